@@ -1,0 +1,56 @@
+using System.Security.Claims;
+
+namespace StockStream.Gateway.Auth;
+
+/// <summary>
+/// Which instruments a token may read, from its optional <c>instruments</c> claim: exact symbols or
+/// prefixes ending in <c>*</c>. No claim means everything.
+/// </summary>
+public sealed class InstrumentGrant
+{
+    public const string ClaimType = "instruments";
+
+    private readonly HashSet<string>? _exact;
+    private readonly string[] _prefixes;
+
+    private InstrumentGrant(HashSet<string>? exact, string[] prefixes)
+    {
+        _exact = exact;
+        _prefixes = prefixes;
+    }
+
+    public static InstrumentGrant All { get; } = new(null, []);
+
+    public static InstrumentGrant FromPrincipal(ClaimsPrincipal user)
+    {
+        var values = user.FindAll(ClaimType)
+            .SelectMany(c => c.Value.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .ToList();
+        if (values.Count == 0 || values.Contains("*"))
+        {
+            return All;
+        }
+
+        var exact = values.Where(v => !v.EndsWith('*')).ToHashSet(StringComparer.Ordinal);
+        var prefixes = values.Where(v => v.EndsWith('*')).Select(v => v[..^1]).ToArray();
+        return new InstrumentGrant(exact, prefixes);
+    }
+
+    public bool Allows(string symbol)
+    {
+        if (_exact is null || _exact.Contains(symbol))
+        {
+            return true;
+        }
+
+        foreach (var prefix in _prefixes)
+        {
+            if (symbol.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,313 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using StockStream.Gateway.Diagnostics;
+using StockStream.Gateway.FanOut;
+using StockStream.Gateway.Protocol;
+
+namespace StockStream.Gateway.Connections;
+
+/// <summary>Runs one client's receive loop and answers its requests (docs/protocol.md, "Client → server").</summary>
+public sealed partial class WebSocketSession(
+    ClientConnection connection,
+    WebSocket socket,
+    MarketFeed feed,
+    SubscriptionIndex index,
+    HistoryReader history,
+    IOptions<GatewayOptions> options,
+    GatewayMetrics metrics,
+    TimeProvider time,
+    ILogger<WebSocketSession> logger)
+{
+    private readonly GatewayOptions _options = options.Value;
+    private readonly TokenBucket _bucket = new(options.Value.MaxMessagesPerSecond, options.Value.MessageBurst, time);
+    private int _rateViolations;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        connection.EnqueueControl(Frames.Welcome(connection.SessionId, time.GetUtcNow().ToUnixTimeMilliseconds(), feed.Epoch, _options, feed.Instruments.Order(StringComparer.Ordinal)));
+        connection.EnqueueControl(feed.StatusFrame);
+
+        using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, connection.Closed);
+        var buffer = ArrayPool<byte>.Shared.Rent(_options.MaxFrameBytes + 1);
+        try
+        {
+            while (!closed.IsCancellationRequested)
+            {
+                var (type, length, tooBig) = await ReceiveMessageAsync(buffer, closed.Token).ConfigureAwait(false);
+                if (type == WebSocketMessageType.Close)
+                {
+                    await connection.CloseAsync((int)WebSocketCloseStatus.NormalClosure).ConfigureAwait(false);
+                    return;
+                }
+
+                if (tooBig)
+                {
+                    await connection.CloseAsync(CloseCodes.MessageTooBig).ConfigureAwait(false);
+                    return;
+                }
+
+                if (!_bucket.TryTake())
+                {
+                    Error(null, ErrorCodes.RateLimited, $"More than {_options.MaxMessagesPerSecond} messages per second.");
+                    if (++_rateViolations >= _options.MaxRateViolations)
+                    {
+                        await connection.CloseAsync(CloseCodes.PolicyViolation).ConfigureAwait(false);
+                        return;
+                    }
+
+                    continue;
+                }
+
+                if (type == WebSocketMessageType.Binary)
+                {
+                    Error(null, ErrorCodes.BinaryNotSupported, "Binary frames are not supported; send JSON text frames.");
+                    continue;
+                }
+
+                await HandleAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+            // Client vanished, or we are closing it.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            foreach (var subscription in connection.Subscriptions.Values)
+            {
+                index.Remove(subscription);
+            }
+        }
+    }
+
+    /// <summary>Reads one whole message; an oversized one is reported rather than buffered.</summary>
+    private async Task<(WebSocketMessageType Type, int Length, bool TooBig)> ReceiveMessageAsync(byte[] buffer, CancellationToken cancellationToken)
+    {
+        var length = 0;
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer.AsMemory(length, buffer.Length - length), cancellationToken).ConfigureAwait(false);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return (WebSocketMessageType.Close, 0, false);
+            }
+
+            length += result.Count;
+            if (length > _options.MaxFrameBytes)
+            {
+                return (result.MessageType, length, true);
+            }
+
+            if (result.EndOfMessage)
+            {
+                return (result.MessageType, length, false);
+            }
+        }
+    }
+
+    private async Task HandleAsync(ReadOnlyMemory<byte> message)
+    {
+        var request = ClientRequest.TryParse(message.Span, out var parseError);
+        if (request is null)
+        {
+            Error(null, ErrorCodes.BadRequest, parseError!);
+            return;
+        }
+
+        switch (request.Type)
+        {
+            case "subscribe":
+                await SubscribeAsync(request).ConfigureAwait(false);
+                break;
+            case "unsubscribe":
+                Unsubscribe(request);
+                break;
+            case "ping":
+                connection.EnqueueControl(Frames.Pong(request.Id, time.GetUtcNow().ToUnixTimeMilliseconds()));
+                break;
+            case null:
+                Error(request.Id, ErrorCodes.BadRequest, "Missing 'type'.");
+                break;
+            default:
+                Error(request.Id, ErrorCodes.UnknownType, $"Unknown request type '{Truncate(request.Type)}'.");
+                break;
+        }
+    }
+
+    private async Task SubscribeAsync(ClientRequest request)
+    {
+        if (request.Symbols is not { Count: > 0 } symbols)
+        {
+            Error(request.Id, ErrorCodes.BadRequest, "'symbols' must be a non-empty array.");
+            return;
+        }
+
+        var wanted = new List<string>(symbols.Count);
+        foreach (var symbol in symbols.Distinct(StringComparer.Ordinal))
+        {
+            if (connection.Subscriptions.ContainsKey(symbol))
+            {
+                continue;
+            }
+
+            if (!feed.Instruments.Contains(symbol))
+            {
+                Error(request.Id, ErrorCodes.UnknownSymbol, $"Unknown symbol '{Truncate(symbol)}'.", Truncate(symbol));
+            }
+            else if (!connection.Grant.Allows(symbol))
+            {
+                Error(request.Id, ErrorCodes.Forbidden, $"Your token does not allow '{symbol}'.", symbol);
+            }
+            else
+            {
+                wanted.Add(symbol);
+            }
+        }
+
+        if (connection.Subscriptions.Count + wanted.Count > _options.MaxSubscriptions)
+        {
+            // Whole request refused, like Alpaca's 405: a partial subscription is harder to reason about.
+            Error(request.Id, ErrorCodes.TooManySubscriptions, $"At most {_options.MaxSubscriptions} subscriptions per connection.");
+            return;
+        }
+
+        var added = new List<SymbolSubscription>(wanted.Count);
+        foreach (var symbol in wanted)
+        {
+            var subscription = new SymbolSubscription(connection, symbol);
+            connection.Subscriptions[symbol] = subscription;
+            // Registered before reading Redis: nothing published meanwhile can fall between snapshot and live.
+            index.Add(subscription);
+            added.Add(subscription);
+        }
+
+        connection.IdleSince = 0;
+        connection.EnqueueControl(Frames.SubscriptionAck("subscribed", request.Id, connection.Subscriptions.Keys));
+        if (added.Count > 0)
+        {
+            await SyncAsync(added, request.Resume).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SyncAsync(List<SymbolSubscription> added, ResumeRequest? resume)
+    {
+        Dictionary<string, LatestValue> latest;
+        try
+        {
+            latest = await history.ReadLatestAsync(added.ConvertAll(s => s.Symbol)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            LogSyncFailed(logger, connection.SessionId, ex.Message);
+            latest = [];
+        }
+
+        var sameEpoch = resume?.Epoch is { } epoch && epoch == feed.Epoch;
+        foreach (var subscription in added)
+        {
+            var initial = new List<OutboundFrame>();
+            long lastSeq = 0;
+            var hasLatest = latest.TryGetValue(subscription.Symbol, out var value);
+            if (hasLatest)
+            {
+                lastSeq = value.Seq;
+            }
+
+            if (resume?.Positions?.TryGetValue(subscription.Symbol, out var position) == true)
+            {
+                var replay = sameEpoch && hasLatest ? await ReadHistoryAsync(subscription.Symbol, position, value.Seq).ConfigureAwait(false) : null;
+                if (replay is not null)
+                {
+                    foreach (var entry in replay)
+                    {
+                        initial.Add(new OutboundFrame(entry.Symbol, entry.Seq, Frames.MarketData("update", entry), entry.Timestamp));
+                    }
+
+                    connection.CompleteSync(subscription, initial, Math.Max(position, lastSeq));
+                    continue;
+                }
+
+                initial.Add(OutboundFrame.Control(Frames.Reset(subscription.Symbol, sameEpoch ? "history_unavailable" : "epoch_changed")));
+            }
+
+            if (hasLatest)
+            {
+                initial.Add(new OutboundFrame(value.Symbol, value.Seq, Frames.MarketData("snapshot", value), 0));
+            }
+
+            connection.CompleteSync(subscription, initial, lastSeq);
+        }
+    }
+
+    private async Task<List<LatestValue>?> ReadHistoryAsync(string symbol, long position, long latestSeq)
+    {
+        try
+        {
+            return await history.ReadAfterAsync(symbol, position, latestSeq).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            LogSyncFailed(logger, connection.SessionId, ex.Message);
+            return null;
+        }
+    }
+
+    private void Unsubscribe(ClientRequest request)
+    {
+        if (request.Symbols is not { Count: > 0 } symbols)
+        {
+            Error(request.Id, ErrorCodes.BadRequest, "'symbols' must be a non-empty array.");
+            return;
+        }
+
+        foreach (var symbol in symbols)
+        {
+            if (connection.Subscriptions.Remove(symbol, out var subscription))
+            {
+                index.Remove(subscription);
+            }
+        }
+
+        if (connection.Subscriptions.Count == 0)
+        {
+            connection.IdleSince = time.GetTimestamp();
+        }
+
+        connection.EnqueueControl(Frames.SubscriptionAck("unsubscribed", request.Id, connection.Subscriptions.Keys));
+    }
+
+    private void Error(long? id, int code, string message, string? symbol = null)
+    {
+        metrics.ProtocolError(code);
+        connection.EnqueueControl(Frames.Error(id, code, message, symbol));
+    }
+
+    private static string Truncate(string value) => value.Length <= 32 ? value : value[..32] + "…";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {Session}: could not read snapshot/history from Redis: {Error}")]
+    private static partial void LogSyncFailed(ILogger logger, string session, string error);
+}
+
+/// <summary>Inbound rate limit: <c>rate</c> tokens per second, up to <c>burst</c>.</summary>
+public sealed class TokenBucket(int rate, int burst, TimeProvider time)
+{
+    private double _tokens = burst;
+    private long _last = time.GetTimestamp();
+
+    public bool TryTake()
+    {
+        var now = time.GetTimestamp();
+        _tokens = Math.Min(burst, _tokens + (time.GetElapsedTime(_last, now).TotalSeconds * rate));
+        _last = now;
+        if (_tokens < 1)
+        {
+            return false;
+        }
+
+        _tokens--;
+        return true;
+    }
+}

@@ -1,0 +1,312 @@
+using System.Net.WebSockets;
+using System.Security.Claims;
+using StockStream.Gateway.Auth;
+using StockStream.Gateway.Diagnostics;
+using StockStream.Gateway.Protocol;
+
+namespace StockStream.Gateway.FanOut;
+
+/// <summary>
+/// One WebSocket client: its subscriptions and its bounded outbound queue. Live updates beyond the queue's
+/// capacity are conflated (newest per instrument) so a slow client costs memory proportional to its
+/// subscriptions, never to the update rate, and never delays anyone else.
+/// </summary>
+public sealed class ClientConnection
+{
+    private readonly WebSocket _socket;
+    private readonly GatewayMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly int _capacity;
+    private readonly Lock _gate = new();
+    private readonly Queue<OutboundFrame> _queue = new();
+    private readonly Dictionary<string, OutboundFrame> _conflated = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly CancellationTokenSource _closed = new();
+    private int _liveQueued;
+    private bool _writerWaiting;
+    private long _conflatingSince;
+    private long _sendStartedAt;
+    private int _closeCode;
+    private Task? _writer;
+
+    public ClientConnection(string sessionId, WebSocket socket, ClaimsPrincipal user, InstrumentGrant grant, DateTimeOffset? expires,
+        GatewayOptions options, GatewayMetrics metrics, TimeProvider time)
+    {
+        SessionId = sessionId;
+        _socket = socket;
+        User = user;
+        Grant = grant;
+        ExpiresAt = expires;
+        _metrics = metrics;
+        _time = time;
+        _capacity = options.QueueCapacity;
+        ConnectedAt = time.GetTimestamp();
+        IdleSince = ConnectedAt;
+    }
+
+    public string SessionId { get; }
+
+    public ClaimsPrincipal User { get; }
+
+    public InstrumentGrant Grant { get; }
+
+    public DateTimeOffset? ExpiresAt { get; }
+
+    public long ConnectedAt { get; }
+
+    /// <summary>Timestamp since which the client has had no subscription; 0 while it has some.</summary>
+    public long IdleSince { get; set; }
+
+    /// <summary>Subscriptions by symbol; touched only by this client's receive loop.</summary>
+    public Dictionary<string, SymbolSubscription> Subscriptions { get; } = new(StringComparer.Ordinal);
+
+    public CancellationToken Closed => _closed.Token;
+
+    public int QueueDepth
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count + _conflated.Count;
+            }
+        }
+    }
+
+    /// <summary>How long the client has been behind (conflating or stuck in a send); zero when keeping up.</summary>
+    public TimeSpan BehindFor
+    {
+        get
+        {
+            var since = Math.Max(Volatile.Read(ref _conflatingSince), Volatile.Read(ref _sendStartedAt));
+            return since == 0 ? TimeSpan.Zero : _time.GetElapsedTime(since);
+        }
+    }
+
+    /// <summary>Delivers a live update from the fan-out; deduplicates against snapshot/history already queued.</summary>
+    public void DeliverLive(SymbolSubscription subscription, in OutboundFrame frame)
+    {
+        lock (subscription)
+        {
+            if (subscription.Syncing)
+            {
+                (subscription.Pending ??= []).Add(frame);
+                return;
+            }
+
+            if (frame.Seq <= subscription.LastSeq)
+            {
+                return;
+            }
+
+            subscription.LastSeq = frame.Seq;
+        }
+
+        EnqueueLive(frame);
+    }
+
+    /// <summary>Ends a subscription's sync: queues the snapshot/history frames, then the live ones that arrived meanwhile.</summary>
+    public void CompleteSync(SymbolSubscription subscription, IReadOnlyList<OutboundFrame> initial, long lastSeq)
+    {
+        lock (subscription)
+        {
+            foreach (var frame in initial)
+            {
+                EnqueueControl(frame);
+            }
+
+            subscription.LastSeq = lastSeq;
+            if (subscription.Pending is { } pending)
+            {
+                foreach (var frame in pending)
+                {
+                    if (frame.Seq > subscription.LastSeq)
+                    {
+                        subscription.LastSeq = frame.Seq;
+                        EnqueueLive(frame);
+                    }
+                }
+
+                subscription.Pending = null;
+            }
+
+            subscription.Syncing = false;
+        }
+    }
+
+    /// <summary>Queues a frame that must not be conflated away (acks, errors, snapshots, history).</summary>
+    public void EnqueueControl(in OutboundFrame frame)
+    {
+        bool wake;
+        lock (_gate)
+        {
+            _queue.Enqueue(frame);
+            wake = TakeWaiter();
+        }
+
+        Wake(wake);
+    }
+
+    public void EnqueueControl(byte[] payload) => EnqueueControl(OutboundFrame.Control(payload));
+
+    private void EnqueueLive(in OutboundFrame frame)
+    {
+        bool wake;
+        lock (_gate)
+        {
+            if (_conflated.Count > 0 || _liveQueued >= _capacity)
+            {
+                if (_conflated.Count == 0)
+                {
+                    _conflatingSince = _time.GetTimestamp();
+                }
+
+                if (!_conflated.TryAdd(frame.Symbol!, frame))
+                {
+                    _conflated[frame.Symbol!] = frame;
+                    _metrics.Conflated();
+                }
+
+                wake = TakeWaiter();
+            }
+            else
+            {
+                _queue.Enqueue(frame);
+                _liveQueued++;
+                wake = TakeWaiter();
+            }
+        }
+
+        Wake(wake);
+    }
+
+    private bool TakeWaiter()
+    {
+        if (!_writerWaiting)
+        {
+            return false;
+        }
+
+        _writerWaiting = false;
+        return true;
+    }
+
+    private void Wake(bool wake)
+    {
+        if (wake)
+        {
+            _signal.Release();
+        }
+    }
+
+    /// <summary>Starts the writer loop; it ends when the connection closes.</summary>
+    public Task StartWriter(CancellationToken cancellationToken) => _writer = RunWriterAsync(cancellationToken);
+
+    /// <summary>Writes queued frames until the connection closes; the only code that sends on the socket.</summary>
+    private async Task RunWriterAsync(CancellationToken cancellationToken)
+    {
+        var batch = new List<OutboundFrame>(64);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested && CloseCode == 0)
+            {
+                batch.Clear();
+                lock (_gate)
+                {
+                    while (batch.Count < 64 && _queue.TryDequeue(out var frame))
+                    {
+                        if (frame.Symbol is not null)
+                        {
+                            _liveQueued--;
+                        }
+
+                        batch.Add(frame);
+                    }
+
+                    if (batch.Count == 0 && _conflated.Count > 0)
+                    {
+                        batch.AddRange(_conflated.Values);
+                        _conflated.Clear();
+                        _conflatingSince = 0;
+                    }
+
+                    if (batch.Count == 0)
+                    {
+                        _writerWaiting = true;
+                    }
+                }
+
+                if (batch.Count == 0)
+                {
+                    await _signal.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                await SendBatchAsync(batch, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (CloseCode != 0 && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(TimeSpan.FromSeconds(2));
+                if (CloseCode != (int)WebSocketCloseStatus.NormalClosure)
+                {
+                    await _socket.SendAsync(Frames.Closing(CloseCode), WebSocketMessageType.Text, true, timeout.Token).ConfigureAwait(false);
+                }
+
+                await _socket.CloseOutputAsync((WebSocketCloseStatus)CloseCode, CloseCodes.Reason(CloseCode), timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The socket went away or we gave up on it; the receive loop reports why.
+        }
+        finally
+        {
+            _closed.Cancel();
+        }
+    }
+
+    private async Task SendBatchAsync(List<OutboundFrame> batch, CancellationToken cancellationToken)
+    {
+        long bytes = 0;
+        long oldestSource = 0;
+        Volatile.Write(ref _sendStartedAt, _time.GetTimestamp());
+        foreach (var frame in batch)
+        {
+            await _socket.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+            bytes += frame.Payload.Length;
+            if (frame.SourceTimestamp != 0 && (oldestSource == 0 || frame.SourceTimestamp < oldestSource))
+            {
+                oldestSource = frame.SourceTimestamp;
+            }
+        }
+
+        Volatile.Write(ref _sendStartedAt, 0);
+        // One latency sample per batch (its oldest update) keeps the histogram off the per-message path.
+        _metrics.Sent(batch.Count, bytes, oldestSource == 0 ? null : _time.GetUtcNow().ToUnixTimeMilliseconds() - oldestSource);
+    }
+
+    /// <summary>
+    /// Asks the writer to send a <c>closing</c> frame and the close code after what is in flight; a client
+    /// that does not take them within the grace period is aborted. Safe to call more than once, from any thread.
+    /// </summary>
+    public async Task CloseAsync(int code)
+    {
+        var writer = _writer ?? Task.CompletedTask;
+        if (Interlocked.CompareExchange(ref _closeCode, code, 0) != 0)
+        {
+            return;
+        }
+
+        _signal.Release();
+        if (await Task.WhenAny(writer, Task.Delay(TimeSpan.FromSeconds(3), _time)).ConfigureAwait(false) != writer)
+        {
+            _socket.Abort();
+        }
+    }
+
+    public int CloseCode => Volatile.Read(ref _closeCode);
+
+    public static string NewSessionId() => Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 8));
+}

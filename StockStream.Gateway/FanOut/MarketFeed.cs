@@ -1,0 +1,290 @@
+using System.Collections.Frozen;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using StockStream.Gateway.Diagnostics;
+using StockStream.Gateway.Protocol;
+
+namespace StockStream.Gateway.FanOut;
+
+/// <summary>
+/// The process's one Redis reader: woken by the ingestor's notify channel (with a slow poll as a safety net),
+/// it reads every instrument stream past its last position, serialises each update once and hands the
+/// same bytes to every subscriber. Also tracks the instrument list, the history epoch and source status.
+/// </summary>
+public sealed partial class MarketFeed(
+    IConnectionMultiplexer redis,
+    RedisKeys keys,
+    SubscriptionIndex index,
+    GatewayMetrics metrics,
+    IOptions<GatewayOptions> options,
+    TimeProvider time,
+    ILogger<MarketFeed> logger) : BackgroundService
+{
+    private const int ReadCountPerStream = 500;
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
+
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly Dictionary<string, long> _positions = new(StringComparer.Ordinal);
+    private volatile FrozenSet<string> _instruments = FrozenSet<string>.Empty;
+    private volatile string _epoch = "";
+    private volatile bool _redisUp;
+    private volatile byte[] _statusFrame = Frames.Status(false, []);
+    private string _statusFingerprint = "";
+
+    public IReadOnlySet<string> Instruments => _instruments;
+
+    public string Epoch => _epoch;
+
+    public bool RedisUp => _redisUp;
+
+    /// <summary>The current <c>status</c> frame.</summary>
+    public byte[] StatusFrame => _statusFrame;
+
+    /// <summary>Raised (on the reader) when the status frame changed; subscribers broadcast it.</summary>
+    public event Action<byte[]>? StatusChanged;
+
+    /// <summary>Raised when Redis history was replaced (new epoch): positions held by clients are void.</summary>
+    public event Action? EpochChanged;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var subscriber = redis.GetSubscriber();
+        var nextRefresh = 0L;
+        var backoff = TimeSpan.FromMilliseconds(200);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (nextRefresh == 0)
+                {
+                    // Subscribe each time we (re)start: SE.Redis re-subscribes after reconnects by itself.
+                    await subscriber.SubscribeAsync(keys.Notify, (_, _) => Wake()).ConfigureAwait(false);
+                }
+
+                if (time.GetTimestamp() >= nextRefresh)
+                {
+                    await RefreshAsync().ConfigureAwait(false);
+                    nextRefresh = time.GetTimestamp() + (long)(RefreshInterval.TotalSeconds * time.TimestampFrequency);
+                }
+
+                var full = await ReadOnceAsync().ConfigureAwait(false);
+                SetRedisUp(true);
+                backoff = TimeSpan.FromMilliseconds(200);
+                if (!full)
+                {
+                    await _wake.WaitAsync(PollInterval, stoppingToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                SetRedisUp(false);
+                LogRedisError(logger, ex.Message);
+                await Task.Delay(backoff, time, stoppingToken).ConfigureAwait(false);
+                backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 5_000));
+                nextRefresh = 1;
+            }
+        }
+    }
+
+    private void Wake()
+    {
+        if (_wake.CurrentCount == 0)
+        {
+            try
+            {
+                _wake.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Already signalled: one wake-up covers any number of notifications.
+            }
+        }
+    }
+
+    private async Task RefreshAsync()
+    {
+        var db = redis.GetDatabase();
+        var epochTask = db.StringGetAsync(keys.Epoch);
+        var instrumentsTask = db.SetMembersAsync(keys.Instruments);
+        var sourcesTask = db.HashGetAllAsync(keys.Sources);
+        var epoch = (string?)await epochTask.ConfigureAwait(false) ?? "";
+        var members = await instrumentsTask.ConfigureAwait(false);
+        var sources = await sourcesTask.ConfigureAwait(false);
+
+        if (epoch != _epoch)
+        {
+            var hadEpoch = _epoch.Length > 0;
+            _epoch = epoch;
+            _positions.Clear();
+            if (hadEpoch)
+            {
+                LogEpochChanged(logger, epoch);
+                EpochChanged?.Invoke();
+            }
+        }
+
+        var newSymbols = members.Select(m => (string)m!).Where(s => !_positions.ContainsKey(s)).ToArray();
+        if (newSymbols.Length > 0)
+        {
+            // Start new instruments at their current position: earlier history is served on demand by resume.
+            var seqs = await db.HashGetAsync(keys.Sequences, newSymbols.Select(s => (RedisValue)s).ToArray()).ConfigureAwait(false);
+            for (var i = 0; i < newSymbols.Length; i++)
+            {
+                _positions[newSymbols[i]] = seqs[i].TryParse(out long seq) ? seq : 0;
+            }
+
+            _instruments = _positions.Keys.ToFrozenSet(StringComparer.Ordinal);
+        }
+
+        SetRedisUp(true);
+        PublishStatus(sources);
+    }
+
+    private void PublishStatus(HashEntry[] entries)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var staleMs = (long)options.Value.SourceStaleAfter.TotalMilliseconds;
+        var statuses = entries
+            .Select(e => SourceStatus.FromJson(e.Value))
+            .OfType<SourceStatus>()
+            .Select(s => now - s.UpdatedAt > staleMs
+                ? s with { State = SourceStatus.Down, Error = "ingestor not reporting" }
+                : s)
+            .OrderBy(s => s.Name, StringComparer.Ordinal)
+            .ToList();
+        var fingerprint = string.Join('|', statuses.Select(s => $"{s.Name}:{s.State}:{s.Error}")) + (_redisUp ? "" : "|feed-down");
+        if (fingerprint == _statusFingerprint)
+        {
+            return;
+        }
+
+        _statusFingerprint = fingerprint;
+        _statusFrame = Frames.Status(_redisUp, statuses);
+        StatusChanged?.Invoke(_statusFrame);
+    }
+
+    private void SetRedisUp(bool up)
+    {
+        if (_redisUp == up)
+        {
+            return;
+        }
+
+        _redisUp = up;
+        metrics.SetRedisUp(up);
+        if (!up)
+        {
+            // Clients must learn at once that the feed is down, not after the next successful read.
+            _statusFingerprint += "|feed-down";
+            _statusFrame = Frames.Status(false, []);
+            StatusChanged?.Invoke(_statusFrame);
+        }
+    }
+
+    /// <summary>Reads every stream once; true when some stream returned a full page (more may be waiting).</summary>
+    private async Task<bool> ReadOnceAsync()
+    {
+        if (_positions.Count == 0)
+        {
+            return false;
+        }
+
+        var positions = new StreamPosition[_positions.Count];
+        var i = 0;
+        foreach (var (symbol, seq) in _positions)
+        {
+            positions[i++] = new StreamPosition(keys.Stream(symbol), $"{seq}-0");
+        }
+
+        var streams = await redis.GetDatabase().StreamReadAsync(positions, ReadCountPerStream).ConfigureAwait(false);
+        var full = false;
+        var count = 0;
+        long newest = 0;
+        var prefixLength = keys.StreamPrefix.Length;
+        foreach (var stream in streams)
+        {
+            if (stream.Entries.Length == 0)
+            {
+                continue;
+            }
+
+            var symbol = ((string)stream.Key!)[prefixLength..];
+            full |= stream.Entries.Length == ReadCountPerStream;
+            foreach (var entry in stream.Entries)
+            {
+                if (!TryParse(symbol, entry, out var value))
+                {
+                    continue;
+                }
+
+                _positions[symbol] = value.Seq;
+                Dispatch(value);
+                count++;
+                newest = Math.Max(newest, value.Timestamp);
+            }
+        }
+
+        if (count > 0)
+        {
+            metrics.UpdatesReceived(count, newest);
+        }
+
+        return full;
+    }
+
+    private void Dispatch(in LatestValue value)
+    {
+        var subscribers = index.Get(value.Symbol);
+        if (subscribers.IsEmpty)
+        {
+            return;
+        }
+
+        var frame = new OutboundFrame(value.Symbol, value.Seq, Frames.MarketData("update", value), value.Timestamp);
+        foreach (var subscription in subscribers)
+        {
+            subscription.Owner.DeliverLive(subscription, frame);
+        }
+    }
+
+    /// <summary>Maps a stream entry (<c>{seq}-0</c> with fields p, o, ts, k, src) to a value.</summary>
+    public static bool TryParse(string symbol, StreamEntry entry, out LatestValue value)
+    {
+        value = default;
+        var id = (string?)entry.Id;
+        var dash = id?.IndexOf('-', StringComparison.Ordinal) ?? -1;
+        if (dash <= 0 || !long.TryParse(id.AsSpan(0, dash), out var seq))
+        {
+            return false;
+        }
+
+        string? price = null, open = null, kind = null, source = null;
+        long ts = 0;
+        foreach (var field in entry.Values)
+        {
+            switch ((string?)field.Name)
+            {
+                case "p": price = field.Value; break;
+                case "o": open = field.Value; break;
+                case "ts": _ = field.Value.TryParse(out ts); break;
+                case "k": kind = field.Value; break;
+                case "src": source = field.Value; break;
+            }
+        }
+
+        if (price is null)
+        {
+            return false;
+        }
+
+        value = new LatestValue(symbol, seq, price, open ?? price, ts, kind ?? "stock", source ?? "");
+        return true;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis read failed; clients are told the feed is down: {Error}")]
+    private static partial void LogRedisError(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis history epoch changed to {Epoch}; clients will reconnect and resync")]
+    private static partial void LogEpochChanged(ILogger logger, string epoch);
+}

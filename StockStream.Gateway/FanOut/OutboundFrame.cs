@@ -1,0 +1,25 @@
+namespace StockStream.Gateway.FanOut;
+
+/// <summary>A serialised frame queued for one client; <see cref="Payload"/> is shared between clients.</summary>
+/// <param name="Symbol">Set for live market data (conflatable); null for control frames.</param>
+/// <param name="SourceTimestamp">Epoch ms of the source event, for delivery latency; 0 when not market data.</param>
+public readonly record struct OutboundFrame(string? Symbol, long Seq, byte[] Payload, long SourceTimestamp)
+{
+    public static OutboundFrame Control(byte[] payload) => new(null, 0, payload, 0);
+}
+
+/// <summary>One client's subscription to one instrument; the fan-out holds it directly, so delivery needs no lookup.</summary>
+public sealed class SymbolSubscription(ClientConnection owner, string symbol)
+{
+    public ClientConnection Owner { get; } = owner;
+
+    public string Symbol { get; } = symbol;
+
+    /// <summary>Last sequence queued to the client; live frames at or below it are duplicates.</summary>
+    public long LastSeq { get; set; }
+
+    /// <summary>True while the snapshot or history is being fetched; live frames wait in <see cref="Pending"/>.</summary>
+    public bool Syncing { get; set; } = true;
+
+    public List<OutboundFrame>? Pending { get; set; }
+}

@@ -1,0 +1,63 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace StockStream.Gateway;
+
+/// <summary>Limits and timings of the public WebSocket endpoint; defaults documented in docs/protocol.md.</summary>
+public sealed class GatewayOptions
+{
+    public const string Section = "Gateway";
+
+    [Range(256, 1_048_576)]
+    public int MaxFrameBytes { get; set; } = 4096;
+
+    [Range(1, 10_000)]
+    public int MaxSubscriptions { get; set; } = 200;
+
+    [Range(1, 10_000)]
+    public int MaxMessagesPerSecond { get; set; } = 20;
+
+    [Range(1, 10_000)]
+    public int MessageBurst { get; set; } = 40;
+
+    /// <summary>Rate-limited messages tolerated before the connection is closed with 1008.</summary>
+    [Range(1, 100_000)]
+    public int MaxRateViolations { get; set; } = 100;
+
+    [Range(1, 1_000_000)]
+    public int MaxConnections { get; set; } = 20_000;
+
+    /// <summary>Browser origins allowed to connect; empty allows any (non-browser clients send none).</summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:03:00")]
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    [Range(typeof(TimeSpan), "00:00:01", "00:03:00")]
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Live frames queued per client before its updates are conflated (latest per instrument).</summary>
+    [Range(8, 1_000_000)]
+    public int QueueCapacity { get; set; } = 512;
+
+    /// <summary>How long a client may stay behind (conflating, or stuck in one send) before 4008.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan SlowClientTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Most history entries replayed per instrument on resume; further behind gets a reset.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxResumeEntries { get; set; } = 10_000;
+
+    /// <summary>A source whose status was not refreshed for this long is shown as down (its ingestor is gone).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan SourceStaleAfter { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long shutdown waits for clients to leave after being told to reconnect elsewhere.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}
