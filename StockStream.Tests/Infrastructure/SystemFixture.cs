@@ -1,0 +1,54 @@
+using StockStream.AppHost;
+
+namespace StockStream.Tests.Infrastructure;
+
+/// <summary>
+/// The whole system started the way the AppHost starts it (Redis, ingestor, two gateways behind the load
+/// balancer, web), shared by a test collection to keep CI fast. Tickers run fast so tests see updates quickly.
+/// </summary>
+public sealed class SystemFixture : IAsyncLifetime
+{
+    private StockStreamSystem? _system;
+
+    public StockStreamSystem System => _system ?? throw new InvalidOperationException("The system did not start.");
+
+    public static AppHostOptions TestOptions(int gateways = 2, int ingestors = 1, bool web = false) => new()
+    {
+        GatewayReplicas = gateways,
+        IngestorReplicas = ingestors,
+        Web = web,
+        Quiet = true,
+        Environment =
+        {
+            ["ingestor"] = new()
+            {
+                ["Tickers__Interval"] = "00:00:00.100",
+                ["Publisher__LeaseTtl"] = "00:00:02",
+                ["Publisher__LeaseRenewInterval"] = "00:00:00.500",
+                ["CoinGecko__Enabled"] = "false",
+            },
+            ["gateway"] = new()
+            {
+                ["Gateway__HeartbeatInterval"] = "00:00:01",
+                ["Gateway__SlowClientTimeout"] = "00:00:03",
+                ["Gateway__MaxSubscriptions"] = "30",
+            },
+        },
+    };
+
+    public async Task InitializeAsync() => _system = await StockStreamSystem.StartAsync(TestOptions());
+
+    public async Task DisposeAsync()
+    {
+        if (_system is not null)
+        {
+            await _system.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class SystemCollection : ICollectionFixture<SystemFixture>
+{
+    public const string Name = "system";
+}
