@@ -47,6 +47,7 @@ public sealed partial class PublisherService(
         // Newest value per symbol carried over a Redis outage.
         var pending = new Dictionary<string, MarketUpdate>(StringComparer.Ordinal);
         var backoff = TimeSpan.FromMilliseconds(100);
+        long holdUntil = 0;
 
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -75,20 +76,43 @@ public sealed partial class PublisherService(
 
             pending.Clear();
 
-            if (!lease.IsLeader)
+            if (!lease.IsLeader && lease.Term == 0)
             {
+                // A standby never publishes (its sources are idle anyway).
                 metrics.Dropped(batch.Count, "standby");
                 continue;
             }
+
+            if (!lease.IsLeader)
+            {
+                // Often the lease lapsed because Redis was away longer than its TTL: hold the newest values
+                // for a few lease periods in case we win it back, rather than lose a whole poll's data.
+                holdUntil = holdUntil == 0 ? time.GetTimestamp() + (long)(options.Value.LeaseTtl.TotalSeconds * 3 * time.TimestampFrequency) : holdUntil;
+                if (time.GetTimestamp() < holdUntil)
+                {
+                    Hold(batch, pending);
+                    await Task.Delay(options.Value.LeaseRenewInterval, time, stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                metrics.Dropped(batch.Count, "lost_lease");
+                holdUntil = 0;
+                continue;
+            }
+
+            holdUntil = 0;
 
             var started = Stopwatch.GetTimestamp();
             try
             {
                 var seqs = await writer.AppendAsync(lease.Owner, batch).ConfigureAwait(false);
+                MarkRedisAvailable(delayed);
                 if (seqs is null)
                 {
+                    // Fenced: the lease is not ours (it may have lapsed during an outage). The hold logic
+                    // above keeps these values briefly in case we win it back.
                     lease.LostLease();
-                    metrics.Dropped(batch.Count, "lost_lease");
+                    Hold(batch, pending);
                     continue;
                 }
 
@@ -96,13 +120,6 @@ public sealed partial class PublisherService(
                 if (delayed > 0)
                 {
                     metrics.Delayed(delayed);
-                }
-
-                if (!RedisAvailable)
-                {
-                    RedisAvailable = true;
-                    metrics.SetRedisUp(true);
-                    LogRedisBack(logger, delayed);
                 }
 
                 backoff = TimeSpan.FromMilliseconds(100);
@@ -116,15 +133,7 @@ public sealed partial class PublisherService(
                     LogRedisDown(logger, ex.Message);
                 }
 
-                foreach (var update in batch)
-                {
-                    if (pending.ContainsKey(update.Symbol))
-                    {
-                        metrics.Dropped(1, "superseded_during_outage");
-                    }
-
-                    pending[update.Symbol] = update;
-                }
+                Hold(batch, pending);
 
                 await Task.Delay(backoff, time, stoppingToken).ConfigureAwait(false);
                 backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 5_000));
@@ -132,9 +141,32 @@ public sealed partial class PublisherService(
         }
     }
 
+    /// <summary>Keeps the newest value per symbol of a batch that could not be published yet.</summary>
+    private void Hold(List<MarketUpdate> batch, Dictionary<string, MarketUpdate> pending)
+    {
+        foreach (var update in batch)
+        {
+            if (!pending.TryAdd(update.Symbol, update))
+            {
+                pending[update.Symbol] = update;
+                metrics.Dropped(1, "superseded_during_outage");
+            }
+        }
+    }
+
+    private void MarkRedisAvailable(int delayed)
+    {
+        if (!RedisAvailable)
+        {
+            RedisAvailable = true;
+            metrics.SetRedisUp(true);
+            LogRedisBack(logger, delayed);
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Redis unavailable, holding the newest value per instrument until it returns: {Error}")]
     private static partial void LogRedisDown(ILogger logger, string error);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Redis is back; published {Delayed} delayed updates")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Redis is back; publishing {Delayed} delayed updates")]
     private static partial void LogRedisBack(ILogger logger, int delayed);
 }

@@ -1,0 +1,18 @@
+// The user-assigned identity every container app runs as: pulls images, reads Key Vault secrets.
+// AVM equivalent: br/public:avm/res/managed-identity/user-assigned-identity.
+import { resourceTags } from 'shared.bicep'
+
+param location string
+param tags resourceTags
+param name string
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: name
+  location: location
+  tags: tags
+}
+
+output id string = identity.id
+output name string = identity.name
+output principalId string = identity.properties.principalId
+output clientId string = identity.properties.clientId
