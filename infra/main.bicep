@@ -64,7 +64,7 @@ param authAuthority string = ''
 param authAudience string = 'stockstream'
 
 @description('Token issuer for development tokens (Auth:Issuer).')
-param authIssuer string = 'stockstream'
+param authIssuer string = 'stockstream-dev'
 
 @description('Address that receives alert e-mails. Empty creates the action group without receivers.')
 param alertEmail string = ''

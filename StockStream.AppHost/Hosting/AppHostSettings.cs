@@ -20,6 +20,12 @@ public sealed class AppHostSettings
     /// <summary>Receives every child's output line, prefixed by the caller as it likes.</summary>
     public Action<string, string>? Output { get; set; }
 
+    /// <summary>Called on every state change, from the first one on (the <c>Changed</c> event starts later).</summary>
+    public Action<ResourceInstance>? StateChanged { get; set; }
+
+    /// <summary>Finds a tool on the machine; replaceable so tests can simulate a missing prerequisite.</summary>
+    public Func<string, string?> FindExecutable { get; set; } = ProcessLauncher.FindOnPath;
+
     /// <summary>How long a resource may take to become healthy before start-up fails.</summary>
     public TimeSpan HealthTimeout { get; set; } = TimeSpan.FromSeconds(90);
 

@@ -244,7 +244,7 @@ public sealed partial class DistributedApplication : IAsyncDisposable /*, IResou
     {
         var dataDirectory = Path.Combine(_settings.RunDirectory, "redis");
         Directory.CreateDirectory(dataDirectory);
-        var redisServer = ProcessLauncher.FindOnPath("redis-server");
+        var redisServer = _settings.FindExecutable("redis-server");
         if (redisServer is not null)
         {
             return (redisServer,
@@ -274,9 +274,9 @@ public sealed partial class DistributedApplication : IAsyncDisposable /*, IResou
             "redis-server was not found: install it with `sudo apt-get install -y redis-server` (or start a Docker engine, or set ConnectionStrings__redis=host:port to use an existing Redis).");
     }
 
-    private static async Task<bool> DockerAnswersAsync()
+    private async Task<bool> DockerAnswersAsync()
     {
-        if (ProcessLauncher.FindOnPath("docker") is null)
+        if (_settings.FindExecutable("docker") is null)
         {
             return false;
         }
@@ -349,7 +349,9 @@ public sealed partial class DistributedApplication : IAsyncDisposable /*, IResou
                 await health.ConfigureAwait(false);
             }
 
-            instance.LastError = $"exited with code {process.ExitCode}";
+            var exitCode = process.ExitCode;
+            instance.LastError = $"exited with code {exitCode}";
+            instance.Process = null;
             process.Dispose();
             if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromMinutes(1))
             {
@@ -357,7 +359,7 @@ public sealed partial class DistributedApplication : IAsyncDisposable /*, IResou
             }
 
             var restarts = instance.CountRestart();
-            LogRestart(_logger, instance.Name, process.ExitCode, restarts, backoff.TotalSeconds);
+            LogRestart(_logger, instance.Name, exitCode, restarts, backoff.TotalSeconds);
             SetState(instance, ResourceState.Restarting);
             try
             {
@@ -501,6 +503,7 @@ public sealed partial class DistributedApplication : IAsyncDisposable /*, IResou
         }
 
         instance.State = state;
+        _settings.StateChanged?.Invoke(instance);
         Changed?.Invoke(instance);
     }
 
