@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StockStream.Gateway.Auth;
 using StockStream.Gateway.Connections;
 using StockStream.Gateway.Diagnostics;
 using StockStream.Gateway.Faults;
@@ -17,6 +18,7 @@ public static class GatewayExtensions
         builder.Services.AddSingleton<SubscriptionIndex>();
         builder.Services.AddSingleton<ConnectionRegistry>();
         builder.Services.AddSingleton<HistoryReader>();
+        builder.Services.AddSingleton<TokenRefresher>();
         builder.Services.AddSingleton<MarketFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MarketFeed>());
         builder.Services.AddHostedService<HousekeepingService>();

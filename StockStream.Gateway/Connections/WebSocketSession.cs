@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.WebSockets;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using StockStream.Gateway.Auth;
 using StockStream.Gateway.Diagnostics;
 using StockStream.Gateway.FanOut;
 using StockStream.Gateway.Protocol;
@@ -15,6 +16,7 @@ public sealed partial class WebSocketSession(
     MarketFeed feed,
     SubscriptionIndex index,
     HistoryReader history,
+    TokenRefresher tokens,
     IOptions<GatewayOptions> options,
     GatewayMetrics metrics,
     TimeProvider time,
@@ -124,6 +126,9 @@ public sealed partial class WebSocketSession(
                 break;
             case "unsubscribe":
                 Unsubscribe(request);
+                break;
+            case "auth":
+                await RefreshTokenAsync(request).ConfigureAwait(false);
                 break;
             case "ping":
                 connection.EnqueueControl(Frames.Pong(request.Id, time.GetUtcNow().ToUnixTimeMilliseconds()));
@@ -253,6 +258,36 @@ public sealed partial class WebSocketSession(
             LogSyncFailed(logger, connection.SessionId, ex.Message);
             return null;
         }
+    }
+
+    /// <summary>
+    /// Accepts a fresh token on the open connection so long-lived clients need not reconnect when theirs expires;
+    /// it must be valid and name the same subject.
+    /// </summary>
+    private async Task RefreshTokenAsync(ClientRequest request)
+    {
+        if (string.IsNullOrEmpty(request.Token))
+        {
+            Error(request.Id, ErrorCodes.BadRequest, "'token' is required.");
+            return;
+        }
+
+        var result = await tokens.ValidateAsync(request.Token).ConfigureAwait(false);
+        if (result.Error is { } error)
+        {
+            metrics.AuthFailure(error);
+            Error(request.Id, ErrorCodes.Unauthorized, $"Token refused: {error}.");
+            return;
+        }
+
+        if (result.Subject != connection.User.FindFirst("sub")?.Value)
+        {
+            Error(request.Id, ErrorCodes.Unauthorized, "Token refused: it names another subject.");
+            return;
+        }
+
+        connection.ExpiresAt = result.Expires;
+        connection.EnqueueControl(Frames.AuthAck(request.Id, result.Expires));
     }
 
     private void Unsubscribe(ClientRequest request)

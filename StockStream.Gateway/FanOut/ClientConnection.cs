@@ -50,7 +50,8 @@ public sealed class ClientConnection
 
     public InstrumentGrant Grant { get; }
 
-    public DateTimeOffset? ExpiresAt { get; }
+    /// <summary>When the token expires; moved forward by an in-band <c>auth</c> refresh.</summary>
+    public DateTimeOffset? ExpiresAt { get; set; }
 
     public long ConnectedAt { get; }
 
@@ -255,16 +256,18 @@ public sealed class ClientConnection
                 }
 
                 await _socket.CloseOutputAsync((WebSocketCloseStatus)CloseCode, CloseCodes.Reason(CloseCode), timeout.Token).ConfigureAwait(false);
+                // Let the client answer the close handshake; aborting now would reset the connection and
+                // could discard the close frame before the client reads it.
+                _closed.CancelAfter(TimeSpan.FromSeconds(5));
+                return;
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException or InvalidOperationException)
         {
             // The socket went away or we gave up on it; the receive loop reports why.
         }
-        finally
-        {
-            _closed.Cancel();
-        }
+
+        _closed.Cancel();
     }
 
     private async Task SendBatchAsync(List<OutboundFrame> batch, CancellationToken cancellationToken)

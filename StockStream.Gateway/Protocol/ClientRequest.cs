@@ -18,6 +18,10 @@ public sealed class ClientRequest
     [JsonPropertyName("resume")]
     public ResumeRequest? Resume { get; set; }
 
+    /// <summary>A fresh JWT for <c>auth</c> (in-band refresh on a long-lived connection).</summary>
+    [JsonPropertyName("token")]
+    public string? Token { get; set; }
+
     /// <summary>Parses one text frame; null with a message when it is not a JSON object of the expected shape.</summary>
     public static ClientRequest? TryParse(ReadOnlySpan<byte> utf8, out string? error)
     {

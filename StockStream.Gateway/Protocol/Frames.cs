@@ -96,6 +96,16 @@ public static class Frames
         w.WriteNumber("server_time"u8, p.serverTime);
     });
 
+    public static byte[] AuthAck(long? id, DateTimeOffset? expires) => Write((id, expires), 0, static (w, a, _) =>
+    {
+        w.WriteString("type"u8, "authenticated"u8);
+        WriteId(w, a.id);
+        if (a.expires is { } value)
+        {
+            w.WriteNumber("expires"u8, value.ToUnixTimeMilliseconds());
+        }
+    });
+
     public static byte[] Closing(int code) => Write(code, 0, static (w, c, _) =>
     {
         w.WriteString("type"u8, "closing"u8);

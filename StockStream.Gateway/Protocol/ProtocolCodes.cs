@@ -5,6 +5,7 @@ public static class ErrorCodes
 {
     public const int BadRequest = 4000;
     public const int UnknownType = 4001;
+    public const int Unauthorized = 4010;
     public const int Forbidden = 4003;
     public const int UnknownSymbol = 4009;
     public const int TooManySubscriptions = 4013;
@@ -15,6 +16,7 @@ public static class ErrorCodes
     {
         BadRequest => "bad_request",
         UnknownType => "unknown_type",
+        Unauthorized => "unauthorized",
         Forbidden => "forbidden",
         UnknownSymbol => "unknown_symbol",
         TooManySubscriptions => "too_many_subscriptions",
