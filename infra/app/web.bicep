@@ -1,6 +1,7 @@
 // StockStream.Web (Blazor Server): external ingress with sticky sessions, because a Blazor circuit lives in
-// one replica's memory. It reaches the gateway inside the environment (services__gateway__http__0) and also
-// knows the gateway's public address (services__gateway__https__0).
+// one replica's memory. services__gateway__https__0 is the gateway's FQDN (calls to it from inside the
+// environment stay inside it); services__gateway__http__0 is the short app-name address. Resolve
+// "https+http://gateway" so the HTTPS one wins: the gateway does not allow plain HTTP (allowInsecure: false).
 import { appCommon, containerPort, placeholderImage, healthProbes, keyVaultSecret, resourceTags } from '../modules/shared.bicep'
 
 param location string

@@ -211,6 +211,8 @@ resource webLatency 'Microsoft.Insights/metricAlerts@2018-03-01' = {
           name: 'response-time'
           metricNamespace: metricNamespace
           metricName: 'ResponseTime'
+          // A preview platform metric: don't fail the deployment if the region does not list it yet.
+          skipMetricValidation: true
           operator: 'GreaterThan'
           threshold: webLatencyThresholdMs
           timeAggregation: 'Average'

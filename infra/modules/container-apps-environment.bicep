@@ -37,11 +37,6 @@ resource environment 'Microsoft.App/managedEnvironments@2025-01-01' = {
         workloadProfileType: 'Consumption'
       }
     ]
-    peerAuthentication: {
-      mtls: {
-        enabled: false
-      }
-    }
   }
 }
 

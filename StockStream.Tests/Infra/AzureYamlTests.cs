@@ -1,0 +1,110 @@
+using System.Text.RegularExpressions;
+
+namespace StockStream.Tests.Infra;
+
+/// <summary>azure.yaml, the Dockerfiles and the Bicep app modules describe the same three services.</summary>
+public sealed partial class AzureYamlTests
+{
+    public static TheoryData<string> Services()
+    {
+        var data = new TheoryData<string>();
+        foreach (var (name, _) in YamlDocuments.LoadMapping(InfraRepo.Read("azure.yaml")).Entries("services"))
+        {
+            data.Add(name);
+        }
+
+        return data;
+    }
+
+    [Fact]
+    public void Azure_yaml_names_the_gateway_the_ingestor_and_the_web()
+    {
+        var services = YamlDocuments.LoadMapping(InfraRepo.Read("azure.yaml")).Entries("services").Select(pair => pair.Key);
+        Assert.Equal(["gateway", "ingestor", "web"], services.Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Services))]
+    public void Service_has_a_dockerfile_at_its_path_with_the_repository_root_as_context(string service)
+    {
+        var definition = YamlDocuments.LoadMapping(InfraRepo.Read("azure.yaml")).Get("services", service)!;
+        Assert.Equal("dotnet", definition.Scalar("language"));
+        Assert.Equal("containerapp", definition.Scalar("host"));
+
+        var project = InfraRepo.PathOf(definition.Scalar("project") ?? throw new InvalidOperationException($"{service} has no project"));
+        Assert.True(Directory.Exists(project), $"{service}: project folder {project} is missing");
+
+        // azd resolves docker.path and docker.context relative to the project folder.
+        var dockerfile = Path.GetFullPath(Path.Combine(project, definition.Scalar("docker", "path") ?? "Dockerfile"));
+        Assert.True(File.Exists(dockerfile), $"{service}: {dockerfile} is missing");
+
+        var context = Path.GetFullPath(Path.Combine(project, definition.Scalar("docker", "context") ?? "."));
+        Assert.Equal(Path.TrimEndingDirectorySeparator(InfraRepo.Root), Path.TrimEndingDirectorySeparator(context));
+    }
+
+    [Theory]
+    [MemberData(nameof(Services))]
+    public void Service_has_a_bicep_module_that_defines_its_container_app(string service)
+    {
+        var modules = InfraRepo.Files("infra", "*.bicep")
+            .Where(file => ContainerAppResource().IsMatch(File.ReadAllText(file))
+                && File.ReadAllText(file).Contains($"'azd-service-name': '{service}'", StringComparison.Ordinal))
+            .ToList();
+
+        var module = Assert.Single(modules);
+        var main = InfraRepo.Read("infra", "main.bicep");
+        var relative = Path.GetRelativePath(InfraRepo.PathOf("infra"), module).Replace('\\', '/');
+        Assert.Contains($"module {service} '{relative}'", main, StringComparison.Ordinal);
+        Assert.Contains($"${{SERVICE_{service.ToUpperInvariant()}_RESOURCE_EXISTS=false}}", InfraRepo.Read("infra", "main.parameters.json"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Gateway_is_external_websocket_capable_and_keeps_two_replicas()
+    {
+        var gateway = InfraRepo.Read("infra", "app", "gateway.bicep");
+
+        Assert.Contains("external: true", gateway, StringComparison.Ordinal);
+        Assert.Contains("transport: 'auto'", gateway, StringComparison.Ordinal);
+        Assert.Contains("@minValue(2)\nparam minReplicas int", gateway, StringComparison.Ordinal);
+        Assert.Contains("concurrentRequests", gateway, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Ingestor_has_no_ingress_and_two_fixed_replicas()
+    {
+        var ingestor = InfraRepo.Read("infra", "app", "ingestor.bicep");
+
+        Assert.DoesNotMatch(@"(?m)^\s*ingress:\s*\{", ingestor);
+        Assert.Contains("minReplicas: replicas", ingestor, StringComparison.Ordinal);
+        Assert.Contains("maxReplicas: replicas", ingestor, StringComparison.Ordinal);
+        Assert.Contains("param replicas int = 2", ingestor, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Probes_use_alive_for_liveness_and_startup_and_health_for_readiness()
+    {
+        var shared = InfraRepo.Read("infra", "modules", "shared.bicep");
+
+        Assert.Matches(@"type: 'Startup'\s+httpGet: \{\s+path: '/alive'", shared);
+        Assert.Matches(@"type: 'Liveness'\s+httpGet: \{\s+path: '/alive'", shared);
+        Assert.Matches(@"type: 'Readiness'\s+httpGet: \{\s+path: '/health'", shared);
+        foreach (var app in InfraRepo.Files(Path.Combine("infra", "app"), "*.bicep"))
+        {
+            Assert.Contains("probes: exists ? healthProbes() : []", File.ReadAllText(app), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Redis_is_private_only()
+    {
+        var redis = InfraRepo.Read("infra", "modules", "redis.bicep");
+
+        Assert.Contains("publicNetworkAccess: 'Disabled'", redis, StringComparison.Ordinal);
+        Assert.Contains("Microsoft.Network/privateEndpoints@", redis, StringComparison.Ordinal);
+        Assert.Contains("Microsoft.Network/privateDnsZones@", redis, StringComparison.Ordinal);
+        Assert.Contains("virtualNetworkLinks@", redis, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"resource\s+\w+\s+'Microsoft\.App/containerApps@[^']+'\s*=\s*\{", RegexOptions.CultureInvariant)]
+    private static partial Regex ContainerAppResource();
+}
