@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Hosting;
+using StockStream.AppHost.Dashboard;
 using StockStream.AppHost.Hosting;
 
 namespace StockStream.AppHost;
@@ -11,9 +12,12 @@ namespace StockStream.AppHost;
 /// </summary>
 public sealed class StockStreamSystem : IAsyncDisposable
 {
-    private StockStreamSystem(DistributedApplication app, string signingKey, AppHostOptions options)
+    private readonly ControlPlane _controlPlane;
+
+    private StockStreamSystem(DistributedApplication app, ControlPlane controlPlane, string signingKey, AppHostOptions options)
     {
         App = app;
+        _controlPlane = controlPlane;
         SigningKey = signingKey;
         Options = options;
     }
@@ -24,14 +28,29 @@ public sealed class StockStreamSystem : IAsyncDisposable
 
     public AppHostOptions Options { get; }
 
+    /// <summary>Status page, <c>/metrics</c> and the remediation webhook of this AppHost.</summary>
+    public Uri ControlPlaneUrl => _controlPlane.Url;
+
     public static async Task<StockStreamSystem> StartAsync(AppHostOptions options, AppHostSettings? settings = null, ILogger? logger = null,
         CancellationToken cancellationToken = default)
     {
         var signingKey = StockStreamModel.NewSigningKey();
+        var port = ControlPlane.ChoosePort(options.DashboardPort);
         var model = StockStreamModel.Build(options, signingKey);
-        var app = await DistributedApplication.StartAsync(model, settings ?? new AppHostSettings(), logger ?? NullLogger.Instance, cancellationToken)
-            .ConfigureAwait(false);
-        return new StockStreamSystem(app, signingKey, options);
+        var app = DistributedApplication.Create(model, settings ?? new AppHostSettings(), logger ?? NullLogger.Instance);
+        var token = DevelopmentTokens.Create(signingKey, "developer", TimeSpan.FromHours(12));
+        var controlPlane = await ControlPlane.StartAsync(app, port, () => token, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await controlPlane.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return new StockStreamSystem(app, controlPlane, signingKey, options);
     }
 
     /// <summary>The load-balanced gateway address, or one replica's (<c>gateway-1</c>).</summary>
@@ -44,5 +63,9 @@ public sealed class StockStreamSystem : IAsyncDisposable
     public string CreateToken(string subject = "developer", TimeSpan? lifetime = null, string? instruments = null, string? scope = DevelopmentTokens.ReadScope) =>
         DevelopmentTokens.Create(SigningKey, subject, lifetime ?? TimeSpan.FromHours(12), scope: scope, instruments: instruments);
 
-    public ValueTask DisposeAsync() => App.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await App.DisposeAsync().ConfigureAwait(false);
+        await _controlPlane.DisposeAsync().ConfigureAwait(false);
+    }
 }

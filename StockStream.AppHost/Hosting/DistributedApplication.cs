@@ -41,17 +41,26 @@ public sealed partial class DistributedApplication : IAsyncDisposable /*, IResou
     /// <summary>Raised when an instance changes state or restarts.</summary>
     public event Action<ResourceInstance>? Changed;
 
+    /// <summary>Declares the application without starting anything (ports are allocated at start).</summary>
+    public static DistributedApplication Create(AppModel model, AppHostSettings settings, ILogger logger) => new(model, settings, logger);
+
     public static async Task<DistributedApplication> StartAsync(AppModel model, AppHostSettings settings, ILogger logger, CancellationToken cancellationToken)
     {
-        var app = new DistributedApplication(model, settings, logger);
+        var app = Create(model, settings, logger);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        return app;
+    }
+
+    /// <summary>Starts every resource in dependency order; on failure stops what was started and rethrows.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
         try
         {
-            await app.StartAllAsync(cancellationToken).ConfigureAwait(false);
-            return app;
+            await StartAllAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            await app.DisposeAsync().ConfigureAwait(false);
+            await DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }

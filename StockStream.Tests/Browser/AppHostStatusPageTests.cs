@@ -1,7 +1,4 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using StockStream.AppHost;
-using StockStream.AppHost.Dashboard;
 using StockStream.Tests.Infrastructure;
 
 namespace StockStream.Tests.Browser;
@@ -9,19 +6,15 @@ namespace StockStream.Tests.Browser;
 public sealed class AppHostStatusPageTests
 {
     [Fact]
-    public async Task Status_page_lists_every_resource_as_running()
+    public async Task Status_page_lists_every_resource_as_running_and_metrics_count_restarts()
     {
-        await using var system = await StockStreamSystem.StartAsync(SystemFixture.TestOptions(gateways: 1));
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        await using var page = builder.Build();
-        page.MapStatusPage(system.App, () => "token-for-test");
-        await page.StartAsync();
+        var options = SystemFixture.TestOptions(gateways: 1);
+        options.DashboardPort = 0;
+        await using var system = await StockStreamSystem.StartAsync(options);
 
         await using var browser = await Infrastructure.Browser.LaunchAsync();
         var tab = await browser.NewPageAsync();
-        await tab.GotoAsync(page.Urls.First());
-
+        await tab.GotoAsync(system.ControlPlaneUrl.ToString());
         var text = await tab.InnerTextAsync("table");
         foreach (var name in new[] { "redis", "ingestor-0", "gateway-0" })
         {
@@ -29,5 +22,10 @@ public sealed class AppHostStatusPageTests
         }
 
         Assert.Equal(3, await tab.Locator("td.Running").CountAsync());
+
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri(system.ControlPlaneUrl, "/metrics"));
+        Assert.Contains("stockstream_apphost_restarts_total{otel_scope_name=\"StockStream.AppHost\",resource=\"gateway-0\"} 0", metrics);
+        Assert.Contains("stockstream_apphost_resource_up{otel_scope_name=\"StockStream.AppHost\",resource=\"gateway-0\"} 1", metrics);
     }
 }

@@ -18,6 +18,7 @@ public sealed class SystemFixture : IAsyncLifetime
         IngestorReplicas = ingestors,
         Web = web,
         Quiet = true,
+        DashboardPort = 0,
         Environment =
         {
             ["ingestor"] = new()
