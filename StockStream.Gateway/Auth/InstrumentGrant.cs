@@ -4,7 +4,7 @@ namespace StockStream.Gateway.Auth;
 
 /// <summary>
 /// Which instruments a token may read, from its optional <c>instruments</c> claim: exact symbols or
-/// prefixes ending in <c>*</c>. No claim means everything.
+/// prefixes ending in <c>*</c>. No claim means everything; an empty one, nothing.
 /// </summary>
 public sealed class InstrumentGrant
 {
@@ -23,10 +23,12 @@ public sealed class InstrumentGrant
 
     public static InstrumentGrant FromPrincipal(ClaimsPrincipal user)
     {
-        var values = user.FindAll(ClaimType)
+        var claims = user.FindAll(ClaimType).ToList();
+        var values = claims
             .SelectMany(c => c.Value.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .ToList();
-        if (values.Count == 0 || values.Contains("*"))
+        // Only an absent claim means everything; a present but empty one grants nothing (fail closed).
+        if (claims.Count == 0 || values.Contains("*"))
         {
             return All;
         }

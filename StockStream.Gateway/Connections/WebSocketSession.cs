@@ -44,10 +44,18 @@ public sealed partial class WebSocketSession(
                     return;
                 }
 
+                if (connection.CloseCode != 0)
+                {
+                    // We are closing: discard what the client still sends until its close arrives (or Closed fires).
+                    // Returning at once would close the socket over unread data, and the reset would destroy our
+                    // closing frame and close code before the client reads them.
+                    continue;
+                }
+
                 if (tooBig)
                 {
                     await connection.CloseAsync(CloseCodes.MessageTooBig).ConfigureAwait(false);
-                    return;
+                    continue;
                 }
 
                 if (!_bucket.TryTake())
@@ -56,7 +64,6 @@ public sealed partial class WebSocketSession(
                     if (++_rateViolations >= _options.MaxRateViolations)
                     {
                         await connection.CloseAsync(CloseCodes.PolicyViolation).ConfigureAwait(false);
-                        return;
                     }
 
                     continue;
@@ -144,9 +151,10 @@ public sealed partial class WebSocketSession(
 
     private async Task SubscribeAsync(ClientRequest request)
     {
-        if (request.Symbols is not { Count: > 0 } symbols)
+        // [null] deserialises into List<string>; it must be refused here, not crash the session.
+        if (request.Symbols is not { Count: > 0 } symbols || symbols.Contains(null!))
         {
-            Error(request.Id, ErrorCodes.BadRequest, "'symbols' must be a non-empty array.");
+            Error(request.Id, ErrorCodes.BadRequest, "'symbols' must be a non-empty array of strings.");
             return;
         }
 
@@ -189,7 +197,12 @@ public sealed partial class WebSocketSession(
             added.Add(subscription);
         }
 
-        connection.IdleSince = 0;
+        if (connection.Subscriptions.Count > 0)
+        {
+            // Only a held subscription stops the idle clock: refused symbols must not keep a connection alive.
+            connection.IdleSince = 0;
+        }
+
         connection.EnqueueControl(Frames.SubscriptionAck("subscribed", request.Id, connection.Subscriptions.Keys));
         if (added.Count > 0)
         {
@@ -292,9 +305,9 @@ public sealed partial class WebSocketSession(
 
     private void Unsubscribe(ClientRequest request)
     {
-        if (request.Symbols is not { Count: > 0 } symbols)
+        if (request.Symbols is not { Count: > 0 } symbols || symbols.Contains(null!))
         {
-            Error(request.Id, ErrorCodes.BadRequest, "'symbols' must be a non-empty array.");
+            Error(request.Id, ErrorCodes.BadRequest, "'symbols' must be a non-empty array of strings.");
             return;
         }
 
@@ -303,6 +316,7 @@ public sealed partial class WebSocketSession(
             if (connection.Subscriptions.Remove(symbol, out var subscription))
             {
                 index.Remove(subscription);
+                subscription.End();
             }
         }
 

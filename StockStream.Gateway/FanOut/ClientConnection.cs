@@ -18,7 +18,8 @@ public sealed class ClientConnection
     private readonly TimeProvider _time;
     private readonly int _capacity;
     private readonly Lock _gate = new();
-    private readonly Queue<OutboundFrame> _queue = new();
+    // Live marks frames counted in _liveQueued; snapshots and history carry a symbol too but are control frames.
+    private readonly Queue<(OutboundFrame Frame, bool Live)> _queue = new();
     private readonly Dictionary<string, OutboundFrame> _conflated = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _signal = new(0);
     private readonly CancellationTokenSource _closed = new();
@@ -89,6 +90,11 @@ public sealed class ClientConnection
     {
         lock (subscription)
         {
+            if (subscription.Ended)
+            {
+                return;
+            }
+
             if (subscription.Syncing)
             {
                 (subscription.Pending ??= []).Add(frame);
@@ -101,9 +107,9 @@ public sealed class ClientConnection
             }
 
             subscription.LastSeq = frame.Seq;
+            // Queued under the subscription's lock so that an unsubscribe ack (queued after End()) cannot overtake it.
+            EnqueueLive(frame);
         }
-
-        EnqueueLive(frame);
     }
 
     /// <summary>Ends a subscription's sync: queues the snapshot/history frames, then the live ones that arrived meanwhile.</summary>
@@ -141,7 +147,7 @@ public sealed class ClientConnection
         bool wake;
         lock (_gate)
         {
-            _queue.Enqueue(frame);
+            _queue.Enqueue((frame, false));
             wake = TakeWaiter();
         }
 
@@ -172,7 +178,7 @@ public sealed class ClientConnection
             }
             else
             {
-                _queue.Enqueue(frame);
+                _queue.Enqueue((frame, true));
                 _liveQueued++;
                 wake = TakeWaiter();
             }
@@ -214,14 +220,14 @@ public sealed class ClientConnection
                 batch.Clear();
                 lock (_gate)
                 {
-                    while (batch.Count < 64 && _queue.TryDequeue(out var frame))
+                    while (batch.Count < 64 && _queue.TryDequeue(out var queued))
                     {
-                        if (frame.Symbol is not null)
+                        if (queued.Live)
                         {
                             _liveQueued--;
                         }
 
-                        batch.Add(frame);
+                        batch.Add(queued.Frame);
                     }
 
                     if (batch.Count == 0 && _conflated.Count > 0)

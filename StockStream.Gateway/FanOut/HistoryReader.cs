@@ -24,8 +24,9 @@ public sealed class HistoryReader(IConnectionMultiplexer redis, RedisKeys keys, 
     }
 
     /// <summary>
-    /// Every update after <paramref name="afterSeq"/>, oldest first; null when history no longer reaches back
-    /// that far (or the position is from the future), so the caller must reset.
+    /// Every update after <paramref name="afterSeq"/> up to <paramref name="latestSeq"/>, oldest first; null when
+    /// history no longer reaches back that far (or the position is from the future), so the caller must reset.
+    /// Later entries are not read: they reach the client live, and reading them here too would duplicate them.
     /// </summary>
     public async Task<List<LatestValue>?> ReadAfterAsync(string symbol, long afterSeq, long latestSeq)
     {
@@ -40,7 +41,7 @@ public sealed class HistoryReader(IConnectionMultiplexer redis, RedisKeys keys, 
         }
 
         var entries = await redis.GetDatabase()
-            .StreamRangeAsync(keys.Stream(symbol), $"{afterSeq + 1}-0", "+", options.Value.MaxResumeEntries)
+            .StreamRangeAsync(keys.Stream(symbol), $"{afterSeq + 1}-0", $"{latestSeq}-0", options.Value.MaxResumeEntries)
             .ConfigureAwait(false);
         var values = new List<LatestValue>(entries.Length);
         foreach (var entry in entries)

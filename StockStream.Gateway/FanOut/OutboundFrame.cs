@@ -22,4 +22,19 @@ public sealed class SymbolSubscription(ClientConnection owner, string symbol)
     public bool Syncing { get; set; } = true;
 
     public List<OutboundFrame>? Pending { get; set; }
+
+    /// <summary>True once unsubscribed; live frames still handed to it are dropped.</summary>
+    public bool Ended { get; private set; }
+
+    /// <summary>
+    /// Stops delivery before the <c>unsubscribed</c> ack is queued: the fan-out may still hold this subscription in
+    /// a subscriber array it read just before the index dropped it.
+    /// </summary>
+    public void End()
+    {
+        lock (this)
+        {
+            Ended = true;
+        }
+    }
 }
