@@ -1,0 +1,70 @@
+using Microsoft.Playwright;
+using StockStream.AppHost;
+using StockStream.Tests.Infrastructure;
+
+namespace StockStream.Tests.Browser;
+
+/// <summary>The team screen in a real browser against the running system (web → gateway → Redis → ingestor).</summary>
+public sealed class TeamScreenTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Page_shows_moving_prices_and_an_honest_banner_while_the_ingestor_is_down()
+    {
+        var options = SystemFixture.TestOptions(gateways: 2, web: true);
+        options.Environment["gateway"]["Gateway__SourceStaleAfter"] = "00:00:03";
+        await using var system = await StockStreamSystem.StartAsync(options);
+        await using var browser = await Infrastructure.Browser.LaunchAsync();
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(system.App.GetEndpoint("web-0").ToString());
+
+        var price = page.Locator("[data-symbol=\"AAPL\"] [data-testid=\"price\"]").First;
+        await Assertions.Expect(price).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"\d"), new() { Timeout = (float)Patience.TotalMilliseconds });
+        var first = await price.InnerTextAsync();
+        await Eventually.TrueAsync(async () => await price.InnerTextAsync() != first, Patience, "the AAPL price changes on screen");
+        await Assertions.Expect(page.Locator("[data-testid=\"connection-state\"]")).ToHaveAttributeAsync("data-state", "live");
+        await Assertions.Expect(page.Locator("[data-testid=\"stale-banner\"][data-source=\"sim\"]")).ToHaveCountAsync(0);
+        await SaveScreenshotAsync(page, "screenshot.png");
+
+        await system.App.StopAsync("ingestor-0");
+
+        var banner = page.Locator("[data-testid=\"stale-banner\"][data-source=\"sim\"]");
+        await Assertions.Expect(banner).ToBeVisibleAsync(new() { Timeout = (float)Patience.TotalMilliseconds });
+        await Assertions.Expect(page.Locator("[data-symbol=\"AAPL\"].stale, [data-symbol=\"AAPL\"] .stale").First).ToBeVisibleAsync();
+        await SaveScreenshotAsync(page, "screenshot-stale.png");
+
+        await system.App.StartAsync("ingestor-0", CancellationToken.None);
+
+        await Assertions.Expect(banner).ToHaveCountAsync(0, new() { Timeout = (float)Patience.TotalMilliseconds });
+        var resumed = await price.InnerTextAsync();
+        await Eventually.TrueAsync(async () => await price.InnerTextAsync() != resumed, Patience, "prices move again after the ingestor returns");
+    }
+
+    [Fact]
+    public async Task Page_says_the_gateway_connection_is_lost_when_every_gateway_is_down()
+    {
+        await using var system = await StockStreamSystem.StartAsync(SystemFixture.TestOptions(gateways: 1, web: true));
+        await using var browser = await Infrastructure.Browser.LaunchAsync();
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(system.App.GetEndpoint("web-0").ToString());
+        var state = page.Locator("[data-testid=\"connection-state\"]");
+        await Assertions.Expect(state).ToHaveAttributeAsync("data-state", "live", new() { Timeout = (float)Patience.TotalMilliseconds });
+
+        await system.App.StopAsync("gateway-0");
+
+        await Assertions.Expect(state).Not.ToHaveAttributeAsync("data-state", "live", new() { Timeout = (float)Patience.TotalMilliseconds });
+        await Assertions.Expect(page.Locator("[data-testid=\"stale-banner\"]").First).ToBeVisibleAsync();
+
+        await system.App.StartAsync("gateway-0", CancellationToken.None);
+        await Assertions.Expect(state).ToHaveAttributeAsync("data-state", "live", new() { Timeout = (float)Patience.TotalMilliseconds });
+    }
+
+    /// <summary>Keeps the latest screenshots under artifacts/screenshots (copied to docs/ when they change).</summary>
+    private static async Task SaveScreenshotAsync(IPage page, string name)
+    {
+        var folder = Path.Combine(RepoPaths.Root, "artifacts", "screenshots");
+        Directory.CreateDirectory(folder);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, name) });
+    }
+}
