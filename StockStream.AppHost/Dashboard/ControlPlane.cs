@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using StockStream.AppHost.Hosting;
+using StockStream.AppHost.Remediation;
 
 namespace StockStream.AppHost.Dashboard;
 
@@ -10,6 +11,9 @@ namespace StockStream.AppHost.Dashboard;
 /// </summary>
 public sealed class ControlPlane : IAsyncDisposable
 {
+    /// <summary>Where Alertmanager posts critical alerts (its <c>remediation</c> receiver).</summary>
+    public const string AlertsPath = "/alerts";
+
     private readonly WebApplication _app;
 
     private ControlPlane(WebApplication app, int port)
@@ -39,17 +43,23 @@ public sealed class ControlPlane : IAsyncDisposable
         }
     }
 
-    public static async Task<ControlPlane> StartAsync(DistributedApplication system, int port, Func<string> token, CancellationToken cancellationToken)
+    public static async Task<ControlPlane> StartAsync(DistributedApplication system, int port, Func<string> token, ILogger logger,
+        CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        // Only the remediator's decisions reach the AppHost's console: every restart it asks for is logged there.
+        builder.Logging.AddProvider(new ForwardingLoggerProvider(logger, typeof(RemediationWebhook).FullName!));
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.AddServiceDefaults();
         builder.Services.AddSingleton(system);
+        builder.Services.AddSingleton<IResourceController>(system);
         builder.Services.AddSingleton<AppHostMetrics>();
+        builder.Services.AddRemediation();
         var app = builder.Build();
         app.MapDefaultEndpoints();
         app.MapStatusPage(system, token);
+        app.MapRemediationWebhook(AlertsPath);
         _ = app.Services.GetRequiredService<AppHostMetrics>();
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         return new ControlPlane(app, port);

@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
-
+using StockStream.AppHost.Remediation;
 
 namespace StockStream.AppHost.Hosting;
 
@@ -13,7 +13,7 @@ namespace StockStream.AppHost.Hosting;
 /// for is healthy, passes connection info with Aspire's variable names, restarts what crashes (with backoff),
 /// and stops everything in reverse order. Tests drive it like Aspire.Hosting.Testing.
 /// </summary>
-public sealed partial class DistributedApplication : IAsyncDisposable /*, IResourceController*/
+public sealed partial class DistributedApplication : IAsyncDisposable, IResourceController
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
     private readonly AppModel _model;

@@ -39,6 +39,12 @@ public sealed class GatewayMetrics
         meter.CreateObservableGauge("stockstream.gateway.last_update.timestamp", ObserveLastUpdate, "s", "Unix time of the newest update's source timestamp.");
         meter.CreateObservableGauge("stockstream.gateway.reader.lag", ObserveLag, "s", "Age of the newest update read from Redis.");
         meter.CreateObservableGauge("stockstream.gateway.redis.up", () => Volatile.Read(ref _redisUp), description: "1 while the fan-out reads Redis.");
+
+        // Exported at 0 from the start: a rate() over a series that appears only with the first event is empty,
+        // and an alert on it would stay silent until then.
+        _conflated.Add(0);
+        _dropped.Add(0);
+        _slowDisconnects.Add(0);
     }
 
     public void ConnectionOpened() => _connections.Add(1);

@@ -4,6 +4,17 @@ using StockStream.Ingestor.Publishing;
 
 namespace StockStream.Ingestor.Diagnostics;
 
+/// <summary>Why an update was not published (the <c>reason</c> label of <c>stockstream_ingestor_updates_dropped_total</c>).</summary>
+public static class DropReasons
+{
+    public const string QueueFull = "queue_full";
+    public const string SupersededDuringOutage = "superseded_during_outage";
+    public const string Standby = "standby";
+    public const string LostLease = "lost_lease";
+
+    public static IReadOnlyList<string> All { get; } = [QueueFull, SupersededDuringOutage, Standby, LostLease];
+}
+
 /// <summary>The ingestor's instruments; exported to Prometheus as <c>stockstream_ingestor_*</c>.</summary>
 public sealed class IngestorMetrics
 {
@@ -35,6 +46,13 @@ public sealed class IngestorMetrics
         meter.CreateObservableGauge("stockstream.ingestor.leader", () => Volatile.Read(ref _leader), description: "1 while this replica holds the publishing lease.");
         meter.CreateObservableGauge("stockstream.ingestor.redis.up", () => Volatile.Read(ref _redisUp), description: "1 while Redis accepts writes.");
         meter.CreateObservableGauge("stockstream.ingestor.stream.entries", () => Interlocked.Read(ref _streamEntries), "{entry}", "Entries kept across the instrument streams.");
+
+        // Exported at 0 from the start, so rates over them are 0 rather than absent.
+        _delayed.Add(0);
+        foreach (var reason in DropReasons.All)
+        {
+            _dropped.Add(0, new KeyValuePair<string, object?>("reason", reason));
+        }
     }
 
     public void Published(List<MarketUpdate> batch, TimeSpan duration)

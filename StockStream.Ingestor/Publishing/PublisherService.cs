@@ -24,7 +24,7 @@ public sealed partial class PublisherService(
             SingleReader = true,
             FullMode = BoundedChannelFullMode.DropOldest,
         },
-        dropped => metrics.Dropped(1, "queue_full"));
+        dropped => metrics.Dropped(1, DropReasons.QueueFull));
 
     /// <summary>Set while Redis answers; read by the health check.</summary>
     public bool RedisAvailable { get; private set; } = true;
@@ -68,7 +68,7 @@ public sealed partial class PublisherService(
                 {
                     batch.RemoveAll(u => u.Symbol == update.Symbol);
                     delayed--;
-                    metrics.Dropped(1, "superseded_during_outage");
+                    metrics.Dropped(1, DropReasons.SupersededDuringOutage);
                 }
 
                 batch.Add(update);
@@ -79,7 +79,7 @@ public sealed partial class PublisherService(
             if (!lease.IsLeader && lease.Term == 0)
             {
                 // A standby never publishes (its sources are idle anyway).
-                metrics.Dropped(batch.Count, "standby");
+                metrics.Dropped(batch.Count, DropReasons.Standby);
                 continue;
             }
 
@@ -95,7 +95,7 @@ public sealed partial class PublisherService(
                     continue;
                 }
 
-                metrics.Dropped(batch.Count, "lost_lease");
+                metrics.Dropped(batch.Count, DropReasons.LostLease);
                 holdUntil = 0;
                 continue;
             }
@@ -149,7 +149,7 @@ public sealed partial class PublisherService(
             if (!pending.TryAdd(update.Symbol, update))
             {
                 pending[update.Symbol] = update;
-                metrics.Dropped(1, "superseded_during_outage");
+                metrics.Dropped(1, DropReasons.SupersededDuringOutage);
             }
         }
     }

@@ -68,6 +68,23 @@ public sealed class AppHostTests
         Assert.Contains("apt-get install -y redis-server", error.Message);
     }
 
+    [Theory]
+    [InlineData("prometheus", "prometheus")]
+    [InlineData("prometheus-blackbox-exporter", "prometheus-blackbox-exporter")]
+    [InlineData("prometheus-alertmanager", "prometheus-alertmanager")]
+    public async Task Missing_monitoring_tool_names_its_debian_package_before_anything_starts(string binary, string package)
+    {
+        var options = Small();
+        options.Monitoring = true;
+        var settings = new AppHostSettings { FindExecutable = name => name == binary ? null : ProcessLauncher.FindOnPath(name) };
+
+        var error = await Assert.ThrowsAsync<PrerequisiteMissingException>(() => StockStreamSystem.StartAsync(options, settings));
+
+        Assert.Contains($"{binary} was not found", error.Message);
+        Assert.Contains($"apt-get install -y {package}", error.Message);
+        Assert.False(Directory.Exists(settings.RunDirectory), "nothing was started");
+    }
+
     [Fact]
     public async Task Two_apphosts_on_one_machine_do_not_collide()
     {

@@ -18,10 +18,16 @@ public sealed class IngestorFailoverTests
         string? leader = null;
         await Eventually.TrueAsync(async () => (leader = await LeaderAsync(system)) is not null, TimeSpan.FromSeconds(10), "one ingestor leads");
         leader ??= "";
+        var killedPid = system.App.Instance(leader).Process!.Id;
         system.App.Kill(leader);
-        var standby = leader == "ingestor-0" ? "ingestor-1" : "ingestor-0";
 
-        await Eventually.TrueAsync(async () => await LeaderAsync(system) == standby, TimeSpan.FromSeconds(15), $"{standby} takes over");
+        // The supervisor restarts the killed instance at once, so it races the standby for the expired lease:
+        // either may win (the standby-only takeover is proven at the Redis level in PublishingRedisTests).
+        // What matters here is that a live process leads and clients see no gap.
+        await Eventually.TrueAsync(
+            async () => await LeaderAsync(system) is { } now && (now != leader || system.App.Instance(leader).Process?.Id is { } pid && pid != killedPid),
+            TimeSpan.FromSeconds(20),
+            "a live ingestor takes over the lease");
         var resumedAfter = client.All.Count;
         await client.WaitForAsync(f => f.Type() == "update" && client.All.Count > resumedAfter + 30, TimeSpan.FromSeconds(20), "updates flow from the new leader");
 

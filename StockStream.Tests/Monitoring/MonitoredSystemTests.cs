@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Text.Json;
+using StockStream.AppHost;
+using StockStream.AppHost.Hosting;
+using StockStream.AppHost.Monitoring;
+using StockStream.Tests.Fakes;
+using StockStream.Tests.Infrastructure;
+using Xunit.Abstractions;
+using static StockStream.Tests.Gateway.GatewayTestKit;
+
+namespace StockStream.Tests.Monitoring;
+
+/// <summary>
+/// The real system started with <c>--monitoring true</c>: the AppHost runs Prometheus, the blackbox exporter and
+/// Alertmanager from their Debian binaries, and its own control plane is the remediation webhook.
+/// </summary>
+public sealed class MonitoredSystemTests(ITestOutputHelper output)
+{
+    private static readonly string[] Symbols = ["AAPL", "MSFT", "NVDA"];
+
+    // Prometheus synthesises these only while an alert is pending or firing.
+    private static readonly HashSet<string> AlertSeries = ["ALERTS", "ALERTS_FOR_STATE"];
+
+    [Fact]
+    public async Task Every_series_the_rules_dashboards_and_runbooks_read_is_exported_by_the_running_system()
+    {
+        // Bad entries upstream, a standby ingestor, refused and malformed clients: the event counters get their series.
+        await using var coinGecko = await FakeCoinGecko.StartAsync();
+        coinGecko.Default = FakeResponse.Fixture("exchange_rates_bad_entries.json");
+        var options = MonitoredOptions(gateways: 2, ingestors: 2);
+        options.CoinGeckoBaseUrl = coinGecko.BaseAddress.ToString().TrimEnd('/');
+        options.Environment["ingestor"]["CoinGecko__Enabled"] = "true";
+        options.Environment["ingestor"]["CoinGecko__PollInterval"] = "00:00:01";
+        await using var system = await StockStreamSystem.StartAsync(options);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var prometheus = system.PrometheusUrl ?? throw new InvalidOperationException("The monitoring stack did not start.");
+
+        await using var client = await TestClient.ConnectAsync(system.GatewayWebSocket("gateway-0"), system.CreateToken());
+        await client.SubscribeAsync(1, Symbols);
+        await client.WaitForAsync(f => f.IsMarketData(), TimeSpan.FromSeconds(30), "updates flow");
+        await client.SendAsync("{not json");
+        await client.WaitForTypeAsync("error");
+        Assert.Equal(401, await TestClient.RefusedStatusAsync(system.GatewayWebSocket("gateway-1"), token: null));
+
+        var recorded = MonitoringExpressions.RecordedNames();
+        var expressions = MonitoringExpressions.All().Concat(MonitoringExpressions.Runbooks()).ToList();
+        var needed = expressions
+            .SelectMany(e => PromQlMetricNames.Extract(e.Expr).Select(name => (Expression: e, Name: name)))
+            .Where(pair => !recorded.Contains(pair.Name) && !AlertSeries.Contains(pair.Name))
+            .ToList();
+        Assert.True(needed.Select(p => p.Name).Distinct().Count() > 25, $"only {needed.Count} metric names found in the expressions");
+
+        IReadOnlySet<string> live = new HashSet<string>();
+        string Missing() => string.Join('\n', needed.Where(p => !live.Contains(p.Name)).Select(p => $"{p.Name}  ({p.Expression})").Distinct());
+        await Poll.UntilAsync(async () =>
+        {
+            live = await SeriesNamesAsync(http, prometheus);
+            return needed.All(p => live.Contains(p.Name));
+        }, TimeSpan.FromSeconds(90), "Prometheus scrapes every series the rules, dashboards and runbooks use", () => "Not exported:\n" + Missing());
+
+        // Every recording rule evaluates to something too: its inputs are real, not just well-named.
+        await Poll.UntilAsync(async () =>
+        {
+            live = await SeriesNamesAsync(http, prometheus);
+            return recorded.All(live.Contains);
+        }, TimeSpan.FromSeconds(60), "every recording rule produces a series",
+            () => "Not recorded:\n" + string.Join('\n', recorded.Where(name => !live.Contains(name))));
+    }
+
+    [Fact]
+    public async Task A_gateway_that_refuses_websockets_is_restarted_by_the_alert_loop_and_its_clients_resume_without_a_gap()
+    {
+        await using var system = await StockStreamSystem.StartAsync(MonitoredOptions(gateways: 2, ingestors: 1));
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var prometheus = system.PrometheusUrl ?? throw new InvalidOperationException("The monitoring stack did not start.");
+        var alertmanager = system.AlertmanagerUrl!;
+        string Diagnostics() => $"gateway-0: {system.App.Instance("gateway-0").State}, restarts {system.App.Instance("gateway-0").Restarts}\n" +
+            $"alertmanager: {Get(http, new Uri(alertmanager, "api/v2/alerts"))}\nprometheus alerts: {Get(http, new Uri(prometheus, "api/v1/alerts"))}\n" +
+            $"apphost output:\n{system.App.RecentOutput("alertmanager")}";
+
+        await Poll.UntilAsync(async () => await ProbeSuccessAsync(http, prometheus, "gateway-0") == 1, TimeSpan.FromSeconds(60),
+            "the WebSocket probe of gateway-0 succeeds", Diagnostics);
+
+        await using var client = await TestClient.ConnectAsync(system.GatewayWebSocket("gateway-0"), system.CreateToken());
+        var epoch = (await client.WaitForTypeAsync("welcome")).GetProperty("epoch").GetString()!;
+        await client.SubscribeAsync(1, Symbols);
+        foreach (var symbol in Symbols)
+        {
+            await client.WaitForAsync(_ => Seqs(client.All, symbol).Count >= 3, TimeSpan.FromSeconds(30), $"three {symbol} frames");
+        }
+
+        var pidBefore = system.App.Instance("gateway-0").Process!.Id;
+        var restartsBefore = system.App.Instance("gateway-0").Restarts;
+        var broken = Stopwatch.StartNew();
+        using (var fault = await http.PostAsync(new Uri(system.App.GetEndpoint("gateway-0"), "/faults/reject-websockets"), null))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, fault.StatusCode);
+        }
+
+        await Poll.UntilAsync(async () => await ProbeSuccessAsync(http, prometheus, "gateway-0") == 0, TimeSpan.FromSeconds(30),
+            "Prometheus sees the WebSocket probe of gateway-0 fail", Diagnostics);
+        var probeFailed = broken.Elapsed;
+        await Poll.UntilAsync(() => system.App.Instance("gateway-0").Restarts > restartsBefore, TimeSpan.FromSeconds(90),
+            "WebSocketProbeFailing fires, Alertmanager calls the AppHost's webhook and gateway-0 is restarted", Diagnostics);
+        var restarted = broken.Elapsed;
+        Assert.Equal(ServerRestartCloseCode, await client.WaitClosedAsync(TimeSpan.FromSeconds(30)));
+
+        await Poll.UntilAsync(() => system.App.Instance("gateway-0").State == ResourceState.Running, TimeSpan.FromSeconds(60),
+            "gateway-0 is running again", Diagnostics);
+        Assert.NotEqual(pidBefore, system.App.Instance("gateway-0").Process?.Id);
+        await Poll.UntilAsync(async () => await ProbeSuccessAsync(http, prometheus, "gateway-0") == 1, TimeSpan.FromSeconds(60),
+            "the probe of the restarted gateway-0 succeeds again", Diagnostics);
+        var probeRecovered = broken.Elapsed;
+
+        // The client comes back to the same replica and resumes where it was cut off.
+        var last = Symbols.ToDictionary(s => s, s => Seqs(client.All, s)[^1]);
+        await using var resumed = await TestClient.ConnectAsync(system.GatewayWebSocket("gateway-0"), system.CreateToken());
+        await resumed.SendAsync(new { type = "subscribe", id = 2, symbols = Symbols, resume = new { epoch, positions = last } });
+        foreach (var symbol in Symbols)
+        {
+            await resumed.WaitForAsync(_ => Seqs(resumed.All, symbol).Count >= 3, TimeSpan.FromSeconds(30), $"{symbol} resumes");
+            AssertContiguous(Seqs(resumed.All, symbol), $"{symbol} resumed after {last[symbol]}", first: last[symbol] + 1);
+        }
+
+        var clientsResumed = broken.Elapsed;
+        Assert.DoesNotContain(resumed.All, f => f.Type() is "snapshot" or "reset");
+        Assert.Equal(1, system.App.Instance("gateway-0").Restarts - restartsBefore);
+        Assert.Equal(0, system.App.Instance("gateway-1").Restarts);
+
+        output.WriteLine($"fault at 0 s; probe_success=0 after {probeFailed.TotalSeconds:F1} s; restart after {restarted.TotalSeconds:F1} s; " +
+            $"probe_success=1 after {probeRecovered.TotalSeconds:F1} s; client resumed after {clientsResumed.TotalSeconds:F1} s");
+    }
+
+    /// <summary>docs/protocol.md: the gateway is draining; reconnect and resume.</summary>
+    private const int ServerRestartCloseCode = 1012;
+
+    private static AppHostOptions MonitoredOptions(int gateways, int ingestors)
+    {
+        var options = SystemFixture.TestOptions(gateways, ingestors);
+        options.Monitoring = true;
+        return options;
+    }
+
+    private static async Task<IReadOnlySet<string>> SeriesNamesAsync(HttpClient http, Uri prometheus)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(await http.GetStringAsync(new Uri(prometheus, "api/v1/label/__name__/values")));
+            return document.RootElement.GetProperty("data").EnumerateArray().Select(e => e.GetString()!).ToHashSet(StringComparer.Ordinal);
+        }
+        catch (HttpRequestException)
+        {
+            return new HashSet<string>();
+        }
+    }
+
+    private static async Task<double?> ProbeSuccessAsync(HttpClient http, Uri prometheus, string resource)
+    {
+        try
+        {
+            var query = Uri.EscapeDataString($"probe_success{{job=\"ws_probe\",resource=\"{resource}\"}}");
+            using var document = JsonDocument.Parse(await http.GetStringAsync(new Uri(prometheus, $"api/v1/query?query={query}")));
+            var result = document.RootElement.GetProperty("data").GetProperty("result");
+            return result.GetArrayLength() == 0 ? null : double.Parse(result[0].GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    private static string Get(HttpClient http, Uri url)
+    {
+        try
+        {
+            return http.GetStringAsync(url).GetAwaiter().GetResult();
+        }
+        catch (HttpRequestException ex)
+        {
+            return ex.Message;
+        }
+    }
+}
