@@ -1,5 +1,6 @@
 using Microsoft.Playwright;
 using StockStream.AppHost;
+using StockStream.Tests.Fakes;
 using StockStream.Tests.Infrastructure;
 
 namespace StockStream.Tests.Browser;
@@ -12,8 +13,16 @@ public sealed class TeamScreenTests
     [Fact]
     public async Task Page_shows_moving_prices_and_an_honest_banner_while_the_ingestor_is_down()
     {
+        // The recorded CoinGecko answer, then the next one: the crypto board fills and moves like the stocks.
+        await using var coinGecko = await FakeCoinGecko.StartAsync();
+        coinGecko.EnqueueFixtures("exchange_rates.json");
+        coinGecko.Default = FakeResponse.Fixture("exchange_rates_next.json");
         var options = SystemFixture.TestOptions(gateways: 2, web: true);
+        options.CoinGeckoBaseUrl = coinGecko.BaseAddress.ToString().TrimEnd('/');
+        options.Environment["ingestor"]["CoinGecko__Enabled"] = "true";
+        options.Environment["ingestor"]["CoinGecko__PollInterval"] = "00:00:02";
         options.Environment["gateway"]["Gateway__SourceStaleAfter"] = "00:00:03";
+        options.Environment["gateway"]["Gateway__MaxSubscriptions"] = "200";
         await using var system = await StockStreamSystem.StartAsync(options);
         await using var browser = await Infrastructure.Browser.LaunchAsync();
         var page = await browser.NewPageAsync();
@@ -25,6 +34,9 @@ public sealed class TeamScreenTests
         await Eventually.TrueAsync(async () => await price.InnerTextAsync() != first, Patience, "the AAPL price changes on screen");
         await Assertions.Expect(page.Locator("[data-testid=\"connection-state\"]")).ToHaveAttributeAsync("data-state", "live");
         await Assertions.Expect(page.Locator("[data-testid=\"stale-banner\"][data-source=\"sim\"]")).ToHaveCountAsync(0);
+        var bitcoin = page.Locator(".crypto [data-symbol=\"BTC-USD\"] [data-testid=\"price\"]").First;
+        await Assertions.Expect(bitcoin).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"\d"), new() { Timeout = (float)Patience.TotalMilliseconds });
+        await Assertions.Expect(page.Locator("[data-testid=\"stale-banner\"][data-source=\"coingecko\"]")).ToHaveCountAsync(0);
         await SaveScreenshotAsync(page, "screenshot.png");
 
         await system.App.StopAsync("ingestor-0");

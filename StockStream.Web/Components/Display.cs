@@ -8,8 +8,14 @@ public static class Display
 {
     private const string Minus = "\u2212";
 
+    /// <summary>
+    /// Two decimals from 1 up (cents; a column of prices lines up across a room), up to eight below 1 where the
+    /// digits matter (DOGE, XRP in some currencies).
+    /// </summary>
     public static string Price(decimal? price) =>
-        price is { } value ? value.ToString("N" + Math.Min((int)value.Scale, 8), CultureInfo.InvariantCulture) : "—";
+        price is { } value
+            ? value.ToString("N" + (Math.Abs(value) >= 1 ? 2 : Math.Clamp((int)value.Scale, 2, 8)), CultureInfo.InvariantCulture)
+            : "—";
 
     public static string Change(decimal? change, decimal? reference)
     {
