@@ -5,15 +5,9 @@ using System.Text;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 
+using StockStream.Tests.Infrastructure;
+
 namespace StockStream.Tests.Infra;
-
-/// <summary>What a finished command printed and returned.</summary>
-internal sealed record ToolResult(string Command, int ExitCode, string StdOut, string StdErr)
-{
-    public string Output => StdOut + StdErr;
-
-    public override string ToString() => $"`{Command}` exited {ExitCode}\n{Output}";
-}
 
 /// <summary>Finds and runs the command-line tools the infrastructure checks need; a missing tool fails with how to get it.</summary>
 internal static partial class InfraTools
@@ -25,56 +19,15 @@ internal static partial class InfraTools
 
     private static readonly SemaphoreSlim HelmDownload = new(1, 1);
 
-    public static async Task<ToolResult> RunAsync(
+    public static Task<CommandResult> RunAsync(
         string fileName, IEnumerable<string> arguments, string? workingDirectory = null, TimeSpan? timeout = null,
         IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = workingDirectory ?? InfraRepo.Root,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        info.Environment["NO_COLOR"] = "1";
-        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-        {
-            info.Environment[key] = value;
-        }
-
-        var command = $"{Path.GetFileName(fileName)} {string.Join(' ', info.ArgumentList)}";
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {command}");
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancellation = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(3));
-        try
-        {
-            await process.WaitForExitAsync(cancellation.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"`{command}` did not finish within {timeout ?? TimeSpan.FromMinutes(3)}.");
-        }
-
-        return new ToolResult(command, process.ExitCode, await stdout, await stderr);
+        var variables = new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["NO_COLOR"] = "1", ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1" };
+        return Command.RunAsync(fileName, arguments, workingDirectory ?? InfraRepo.Root, timeout ?? TimeSpan.FromMinutes(3), variables);
     }
 
-    public static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, name))
-            .FirstOrDefault(File.Exists);
+    public static string? FindOnPath(string name) => Command.FindOnPath(name);
 
     public static string Require(string name, string howToInstall) =>
         FindOnPath(name) ?? throw new InvalidOperationException($"`{name}` is not installed: {howToInstall}");

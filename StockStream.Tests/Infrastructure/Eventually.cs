@@ -3,7 +3,7 @@ namespace StockStream.Tests.Infrastructure;
 /// <summary>Waits on a condition with a deadline instead of sleeping: the test proceeds as soon as it holds.</summary>
 public static class Eventually
 {
-    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan timeout, string because)
+    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan timeout, string because, Func<string>? diagnostics = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         Exception? last = null;
@@ -24,9 +24,11 @@ public static class Eventually
             await Task.Delay(50);
         }
 
-        throw new TimeoutException($"Timed out after {timeout.TotalSeconds:F0} s waiting until {because}." + (last is null ? "" : $" Last error: {last.Message}"));
+        throw new TimeoutException($"Timed out after {timeout.TotalSeconds:F0} s waiting until {because}."
+            + (last is null ? "" : $" Last error: {last.Message}")
+            + (diagnostics is null ? "" : "\n" + diagnostics()));
     }
 
-    public static Task TrueAsync(Func<bool> condition, TimeSpan timeout, string because) =>
-        TrueAsync(() => Task.FromResult(condition()), timeout, because);
+    public static Task TrueAsync(Func<bool> condition, TimeSpan timeout, string because, Func<string>? diagnostics = null) =>
+        TrueAsync(() => Task.FromResult(condition()), timeout, because, diagnostics);
 }

@@ -52,14 +52,14 @@ public sealed class MonitoredSystemTests(ITestOutputHelper output)
 
         IReadOnlySet<string> live = new HashSet<string>();
         string Missing() => string.Join('\n', needed.Where(p => !live.Contains(p.Name)).Select(p => $"{p.Name}  ({p.Expression})").Distinct());
-        await Poll.UntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             live = await SeriesNamesAsync(http, prometheus);
             return needed.All(p => live.Contains(p.Name));
         }, TimeSpan.FromSeconds(90), "Prometheus scrapes every series the rules, dashboards and runbooks use", () => "Not exported:\n" + Missing());
 
         // Every recording rule evaluates to something too: its inputs are real, not just well-named.
-        await Poll.UntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             live = await SeriesNamesAsync(http, prometheus);
             return recorded.All(live.Contains);
@@ -78,7 +78,7 @@ public sealed class MonitoredSystemTests(ITestOutputHelper output)
             $"alertmanager: {Get(http, new Uri(alertmanager, "api/v2/alerts"))}\nprometheus alerts: {Get(http, new Uri(prometheus, "api/v1/alerts"))}\n" +
             $"apphost output:\n{system.App.RecentOutput("alertmanager")}";
 
-        await Poll.UntilAsync(async () => await ProbeSuccessAsync(http, prometheus, "gateway-0") == 1, TimeSpan.FromSeconds(60),
+        await Eventually.TrueAsync(async () => await ProbeSuccessAsync(http, prometheus, "gateway-0") == 1, TimeSpan.FromSeconds(60),
             "the WebSocket probe of gateway-0 succeeds", Diagnostics);
 
         await using var client = await TestClient.ConnectAsync(system.GatewayWebSocket("gateway-0"), system.CreateToken());
@@ -97,18 +97,18 @@ public sealed class MonitoredSystemTests(ITestOutputHelper output)
             Assert.Equal(System.Net.HttpStatusCode.NoContent, fault.StatusCode);
         }
 
-        await Poll.UntilAsync(async () => await ProbeSuccessAsync(http, prometheus, "gateway-0") == 0, TimeSpan.FromSeconds(30),
+        await Eventually.TrueAsync(async () => await ProbeSuccessAsync(http, prometheus, "gateway-0") == 0, TimeSpan.FromSeconds(30),
             "Prometheus sees the WebSocket probe of gateway-0 fail", Diagnostics);
         var probeFailed = broken.Elapsed;
-        await Poll.UntilAsync(() => system.App.Instance("gateway-0").Restarts > restartsBefore, TimeSpan.FromSeconds(90),
+        await Eventually.TrueAsync(() => system.App.Instance("gateway-0").Restarts > restartsBefore, TimeSpan.FromSeconds(90),
             "WebSocketProbeFailing fires, Alertmanager calls the AppHost's webhook and gateway-0 is restarted", Diagnostics);
         var restarted = broken.Elapsed;
         Assert.Equal(ServerRestartCloseCode, await client.WaitClosedAsync(TimeSpan.FromSeconds(30)));
 
-        await Poll.UntilAsync(() => system.App.Instance("gateway-0").State == ResourceState.Running, TimeSpan.FromSeconds(60),
+        await Eventually.TrueAsync(() => system.App.Instance("gateway-0").State == ResourceState.Running, TimeSpan.FromSeconds(60),
             "gateway-0 is running again", Diagnostics);
         Assert.NotEqual(pidBefore, system.App.Instance("gateway-0").Process?.Id);
-        await Poll.UntilAsync(async () => await ProbeSuccessAsync(http, prometheus, "gateway-0") == 1, TimeSpan.FromSeconds(60),
+        await Eventually.TrueAsync(async () => await ProbeSuccessAsync(http, prometheus, "gateway-0") == 1, TimeSpan.FromSeconds(60),
             "the probe of the restarted gateway-0 succeeds again", Diagnostics);
         var probeRecovered = broken.Elapsed;
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using StockStream.AppHost.Monitoring;
+using StockStream.Tests.Infrastructure;
 
 namespace StockStream.Tests.Monitoring;
 
@@ -40,7 +41,7 @@ public sealed class MonitoringStack : IAsyncDisposable
                          ("prometheus", new Uri(plan.PrometheusUrl, "-/ready")),
                      })
             {
-                await Poll.UntilAsync(async () =>
+                await Eventually.TrueAsync(async () =>
                 {
                     stack.ThrowIfExited();
                     using var response = await http.GetAsync(url);

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StockStream.AppHost.Remediation;
+using StockStream.Tests.Infrastructure;
 
 namespace StockStream.Tests.Monitoring;
 
@@ -137,11 +138,11 @@ public sealed class RemediationWebhookTests
         using var response = await http.PostAsync(host.AlertsUrl, new StringContent(Payload, Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        await Poll.UntilAsync(() => controller.Requested.Contains("gateway-1"), TimeSpan.FromSeconds(10), "the restart of gateway-1 was requested");
+        await Eventually.TrueAsync(() => controller.Requested.Contains("gateway-1"), TimeSpan.FromSeconds(10), "the restart of gateway-1 was requested");
         Assert.Empty(controller.Restarted);
 
         controller.Release();
-        await Poll.UntilAsync(() => controller.Restarted.Contains("gateway-1"), TimeSpan.FromSeconds(10), "gateway-1 was restarted");
+        await Eventually.TrueAsync(() => controller.Restarted.Contains("gateway-1"), TimeSpan.FromSeconds(10), "gateway-1 was restarted");
         Assert.Equal(["gateway-1"], controller.Requested);
     }
 
@@ -158,7 +159,7 @@ public sealed class RemediationWebhookTests
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         }
 
-        await Poll.UntilAsync(() => !controller.Restarted.IsEmpty, TimeSpan.FromSeconds(10), "gateway-1 was restarted");
+        await Eventually.TrueAsync(() => !controller.Restarted.IsEmpty, TimeSpan.FromSeconds(10), "gateway-1 was restarted");
         Assert.Equal(["gateway-1"], controller.Restarted);
     }
 
@@ -186,7 +187,7 @@ public sealed class RemediationWebhookTests
         await http.PostAsync(host.AlertsUrl, new StringContent(Payload.Replace("3f1c2a9b8d7e6f50", "0000000000000001", StringComparison.Ordinal)
             .Replace("gateway-1", "gateway-0", StringComparison.Ordinal), Encoding.UTF8, "application/json"));
 
-        await Poll.UntilAsync(() => controller.Restarted.Contains("gateway-0"), TimeSpan.FromSeconds(10), "gateway-0 was restarted after gateway-1's failed");
+        await Eventually.TrueAsync(() => controller.Restarted.Contains("gateway-0"), TimeSpan.FromSeconds(10), "gateway-0 was restarted after gateway-1's failed");
     }
 
     private sealed class FailingOnceController : IResourceController

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using StockStream.AppHost.Monitoring;
 using Xunit.Abstractions;
+using StockStream.Tests.Infrastructure;
 
 namespace StockStream.Tests.Monitoring;
 
@@ -48,7 +49,7 @@ public sealed class SelfHealingTests(ITestOutputHelper output) : IDisposable
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         string Diagnostics() => stack.Diagnostics() + "\nalerts: " + Get(http, plan, "api/v1/alerts") + "\ntargets: " + Get(http, plan, "api/v1/targets");
 
-        await Poll.UntilAsync(async () => await ProbeSuccessAsync(http, plan) == 1, TimeSpan.FromSeconds(60),
+        await Eventually.TrueAsync(async () => await ProbeSuccessAsync(http, plan) == 1, TimeSpan.FromSeconds(60),
             "the ws_upgrade probe of gateway-0 succeeds", Diagnostics);
         Assert.Contains(ProbeToken, gateway.TokensSeen);
         Assert.True(gateway.Upgrades > 0);
@@ -56,10 +57,10 @@ public sealed class SelfHealingTests(ITestOutputHelper output) : IDisposable
 
         var broken = Stopwatch.StartNew();
         gateway.Healthy = false;
-        await Poll.UntilAsync(async () => await ProbeSuccessAsync(http, plan) == 0, TimeSpan.FromSeconds(30),
+        await Eventually.TrueAsync(async () => await ProbeSuccessAsync(http, plan) == 0, TimeSpan.FromSeconds(30),
             "Prometheus sees the probe fail", Diagnostics);
         var probeFailedAfter = broken.Elapsed;
-        await Poll.UntilAsync(() => controller.Restarted.Contains("gateway-0"), TimeSpan.FromSeconds(90),
+        await Eventually.TrueAsync(() => controller.Restarted.Contains("gateway-0"), TimeSpan.FromSeconds(90),
             "WebSocketProbeFailing reaches the webhook and gateway-0 is restarted", Diagnostics);
         var restartedAfter = broken.Elapsed;
 
@@ -93,7 +94,7 @@ public sealed class SelfHealingTests(ITestOutputHelper output) : IDisposable
         Assert.True(posted.IsSuccessStatusCode, await posted.Content.ReadAsStringAsync());
 
         string state = "(none)";
-        await Poll.UntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             using var document = JsonDocument.Parse(await http.GetStringAsync(new Uri(plan.AlertmanagerUrl, "api/v2/alerts")));
             var probe = document.RootElement.EnumerateArray()
@@ -107,7 +108,7 @@ public sealed class SelfHealingTests(ITestOutputHelper output) : IDisposable
 
         // A critical alert that RedisDown does not inhibit, sent at the same moment, is the control: once its restart
         // arrives, the inhibited group has had the same group wait and must have sent nothing.
-        await Poll.UntilAsync(() => controller.Requested.Contains("control-0"), TimeSpan.FromSeconds(30),
+        await Eventually.TrueAsync(() => controller.Requested.Contains("control-0"), TimeSpan.FromSeconds(30),
             "the uninhibited control alert reaches the webhook", stack.Diagnostics);
         Assert.Equal(["control-0"], controller.Requested);
     }
