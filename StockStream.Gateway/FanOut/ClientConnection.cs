@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.WebSockets;
 using System.Security.Claims;
 using StockStream.Gateway.Auth;
@@ -17,6 +18,7 @@ public sealed class ClientConnection
     private readonly GatewayMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly int _capacity;
+    private const int MaxBatch = 64;
     private readonly Lock _gate = new();
     // Live marks frames counted in _liveQueued; snapshots and history carry a symbol too but are control frames.
     private readonly Queue<(OutboundFrame Frame, bool Live)> _queue = new();
@@ -25,6 +27,8 @@ public sealed class ClientConnection
     private readonly CancellationTokenSource _closed = new();
     private int _liveQueued;
     private bool _writerWaiting;
+    // Under _gate: a WakeBatch holds this connection and will wake its writer once the current Redis read is dispatched.
+    private bool _wakeDeferred;
     private long _conflatingSince;
     private long _sendStartedAt;
     private int _closeCode;
@@ -75,6 +79,18 @@ public sealed class ClientConnection
         }
     }
 
+    /// <summary>True while the writer waits for frames (for tests of the wake-up logic).</summary>
+    internal bool WriterWaiting
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _writerWaiting;
+            }
+        }
+    }
+
     /// <summary>How long the client has been behind (conflating or stuck in a send); zero when keeping up.</summary>
     public TimeSpan BehindFor
     {
@@ -86,7 +102,11 @@ public sealed class ClientConnection
     }
 
     /// <summary>Delivers a live update from the fan-out; deduplicates against snapshot/history already queued.</summary>
-    public void DeliverLive(SymbolSubscription subscription, in OutboundFrame frame)
+    /// <param name="wakes">
+    /// When given, a waiting writer is not woken now but recorded there, to be woken once by <see cref="WakeBatch.WakeAll"/>
+    /// after the whole read is dispatched: one wake-up and one send batch per client per read instead of per frame.
+    /// </param>
+    public void DeliverLive(SymbolSubscription subscription, in OutboundFrame frame, WakeBatch? wakes = null)
     {
         lock (subscription)
         {
@@ -108,7 +128,7 @@ public sealed class ClientConnection
 
             subscription.LastSeq = frame.Seq;
             // Queued under the subscription's lock so that an unsubscribe ack (queued after End()) cannot overtake it.
-            EnqueueLive(frame);
+            EnqueueLive(frame, wakes);
         }
     }
 
@@ -130,7 +150,7 @@ public sealed class ClientConnection
                     if (frame.Seq > subscription.LastSeq)
                     {
                         subscription.LastSeq = frame.Seq;
-                        EnqueueLive(frame);
+                        EnqueueLive(frame, null);
                     }
                 }
 
@@ -156,7 +176,7 @@ public sealed class ClientConnection
 
     public void EnqueueControl(byte[] payload) => EnqueueControl(OutboundFrame.Control(payload));
 
-    private void EnqueueLive(in OutboundFrame frame)
+    private void EnqueueLive(in OutboundFrame frame, WakeBatch? wakes)
     {
         bool wake;
         lock (_gate)
@@ -173,15 +193,39 @@ public sealed class ClientConnection
                     _conflated[frame.Symbol!] = frame;
                     _metrics.Conflated();
                 }
-
-                wake = TakeWaiter();
             }
             else
             {
                 _queue.Enqueue((frame, true));
                 _liveQueued++;
-                wake = TakeWaiter();
             }
+
+            wake = wakes is null ? TakeWaiter() : DeferWake(wakes);
+        }
+
+        Wake(wake);
+    }
+
+    /// <summary>Records a waiting writer in the batch (once); a busy writer needs nothing, it finds the frame when it next takes the queue.</summary>
+    private bool DeferWake(WakeBatch wakes)
+    {
+        if (_writerWaiting && !_wakeDeferred)
+        {
+            _wakeDeferred = true;
+            wakes.Add(this);
+        }
+
+        return false;
+    }
+
+    /// <summary>The deferred wake-up of <see cref="DeliverLive"/>; a writer woken meanwhile by a control frame is not woken twice.</summary>
+    internal void WakeDeferred()
+    {
+        bool wake;
+        lock (_gate)
+        {
+            _wakeDeferred = false;
+            wake = TakeWaiter();
         }
 
         Wake(wake);
@@ -212,44 +256,59 @@ public sealed class ClientConnection
     /// <summary>Writes queued frames until the connection closes; the only code that sends on the socket.</summary>
     private async Task RunWriterAsync(CancellationToken cancellationToken)
     {
-        var batch = new List<OutboundFrame>(64);
+        // Rented per burst and returned before waiting: an idle connection holds no batch array.
+        OutboundFrame[]? batch = null;
         try
         {
             while (!cancellationToken.IsCancellationRequested && CloseCode == 0)
             {
-                batch.Clear();
+                var count = 0;
                 lock (_gate)
                 {
-                    while (batch.Count < 64 && _queue.TryDequeue(out var queued))
+                    if (_queue.Count > 0)
                     {
-                        if (queued.Live)
+                        batch ??= ArrayPool<OutboundFrame>.Shared.Rent(MaxBatch);
+                        var max = Math.Min(batch.Length, MaxBatch);
+                        while (count < max && _queue.TryDequeue(out var queued))
                         {
-                            _liveQueued--;
+                            if (queued.Live)
+                            {
+                                _liveQueued--;
+                            }
+
+                            batch[count++] = queued.Frame;
+                        }
+                    }
+                    else if (_conflated.Count > 0)
+                    {
+                        if (batch is null || batch.Length < _conflated.Count)
+                        {
+                            ReturnBatch(batch);
+                            batch = ArrayPool<OutboundFrame>.Shared.Rent(Math.Max(MaxBatch, _conflated.Count));
                         }
 
-                        batch.Add(queued.Frame);
-                    }
-
-                    if (batch.Count == 0 && _conflated.Count > 0)
-                    {
-                        batch.AddRange(_conflated.Values);
+                        _conflated.Values.CopyTo(batch, 0);
+                        count = _conflated.Count;
                         _conflated.Clear();
                         _conflatingSince = 0;
                     }
-
-                    if (batch.Count == 0)
+                    else
                     {
                         _writerWaiting = true;
                     }
                 }
 
-                if (batch.Count == 0)
+                if (count == 0)
                 {
+                    ReturnBatch(batch);
+                    batch = null;
                     await _signal.WaitAsync(cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
-                await SendBatchAsync(batch, cancellationToken).ConfigureAwait(false);
+                await SendBatchAsync(batch!, count, cancellationToken).ConfigureAwait(false);
+                // Drop the payload references now: the array may sit in the pool, or here while we wait.
+                Array.Clear(batch!, 0, count);
             }
 
             if (CloseCode != 0 && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
@@ -272,17 +331,35 @@ public sealed class ClientConnection
         {
             // The socket went away or we gave up on it; the receive loop reports why.
         }
+        finally
+        {
+            // A send that threw leaves frames in the array; clear them so the pool does not keep payloads alive.
+            if (batch is not null)
+            {
+                ArrayPool<OutboundFrame>.Shared.Return(batch, clearArray: true);
+            }
+        }
 
         _closed.Cancel();
     }
 
-    private async Task SendBatchAsync(List<OutboundFrame> batch, CancellationToken cancellationToken)
+    /// <summary>Returns a batch array whose used part was already cleared after its send.</summary>
+    private static void ReturnBatch(OutboundFrame[]? batch)
+    {
+        if (batch is not null)
+        {
+            ArrayPool<OutboundFrame>.Shared.Return(batch);
+        }
+    }
+
+    private async Task SendBatchAsync(OutboundFrame[] batch, int count, CancellationToken cancellationToken)
     {
         long bytes = 0;
         long oldestSource = 0;
         Volatile.Write(ref _sendStartedAt, _time.GetTimestamp());
-        foreach (var frame in batch)
+        for (var i = 0; i < count; i++)
         {
+            var frame = batch[i];
             await _socket.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
             bytes += frame.Payload.Length;
             if (frame.SourceTimestamp != 0 && (oldestSource == 0 || frame.SourceTimestamp < oldestSource))
@@ -293,7 +370,7 @@ public sealed class ClientConnection
 
         Volatile.Write(ref _sendStartedAt, 0);
         // One latency sample per batch (its oldest update) keeps the histogram off the per-message path.
-        _metrics.Sent(batch.Count, bytes, oldestSource == 0 ? null : _time.GetUtcNow().ToUnixTimeMilliseconds() - oldestSource);
+        _metrics.Sent(count, bytes, oldestSource == 0 ? null : _time.GetUtcNow().ToUnixTimeMilliseconds() - oldestSource);
     }
 
     /// <summary>
