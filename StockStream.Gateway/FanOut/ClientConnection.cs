@@ -18,6 +18,7 @@ public sealed class ClientConnection
     private readonly GatewayMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly int _capacity;
+    private readonly long _maxQueueDelayTicks;
     private const int MaxBatch = 64;
     private readonly Lock _gate = new();
     // Live marks frames counted in _liveQueued; snapshots and history carry a symbol too but are control frames.
@@ -30,6 +31,9 @@ public sealed class ClientConnection
     // Under _gate: a WakeBatch holds this connection and will wake its writer once the current Redis read is dispatched.
     private bool _wakeDeferred;
     private long _conflatingSince;
+    // Writer only: the age bound is not checked again before this timestamp (one compaction per delay at most).
+    private long _nextAgeCheck;
+    private HashSet<string>? _newestSeen;
     private long _sendStartedAt;
     private int _closeCode;
     private Task? _writer;
@@ -45,6 +49,7 @@ public sealed class ClientConnection
         _metrics = metrics;
         _time = time;
         _capacity = options.QueueCapacity;
+        _maxQueueDelayTicks = (long)(options.MaxQueueDelay.TotalSeconds * time.TimestampFrequency);
         ConnectedAt = time.GetTimestamp();
         IdleSince = ConnectedAt;
     }
@@ -265,6 +270,11 @@ public sealed class ClientConnection
                 var count = 0;
                 lock (_gate)
                 {
+                    if (_liveQueued > 1)
+                    {
+                        ConflateIfStale();
+                    }
+
                     if (_queue.Count > 0)
                     {
                         batch ??= ArrayPool<OutboundFrame>.Shared.Rent(MaxBatch);
@@ -341,6 +351,58 @@ public sealed class ClientConnection
         }
 
         _closed.Cancel();
+    }
+
+    /// <summary>
+    /// The age bound (<see cref="GatewayOptions.MaxQueueDelay"/>): when the oldest queued frame is a live update older
+    /// than the bound, keeps only the newest queued update per instrument, in place, so every frame keeps its order
+    /// relative to control frames (an unsubscribe ack is never overtaken). Called by the writer under the lock.
+    /// </summary>
+    private void ConflateIfStale()
+    {
+        if (!_queue.TryPeek(out var head) || !head.Live || head.Frame.ReadAt == 0)
+        {
+            return;
+        }
+
+        var now = _time.GetTimestamp();
+        if (now - head.Frame.ReadAt <= _maxQueueDelayTicks || now < _nextAgeCheck)
+        {
+            return;
+        }
+
+        _nextAgeCheck = now + _maxQueueDelayTicks;
+        var count = _queue.Count;
+        var items = ArrayPool<(OutboundFrame Frame, bool Live)>.Shared.Rent(count);
+        _queue.CopyTo(items, 0);
+        _queue.Clear();
+        var seen = _newestSeen ??= new HashSet<string>(StringComparer.Ordinal);
+        var dropped = 0;
+        // Newest first: the first live frame met per symbol is the one kept; older ones are marked by a null payload.
+        for (var i = count - 1; i >= 0; i--)
+        {
+            if (items[i].Live && !seen.Add(items[i].Frame.Symbol!))
+            {
+                items[i] = default;
+                dropped++;
+            }
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            if (items[i].Frame.Payload is not null)
+            {
+                _queue.Enqueue(items[i]);
+            }
+        }
+
+        _liveQueued -= dropped;
+        seen.Clear();
+        ArrayPool<(OutboundFrame Frame, bool Live)>.Shared.Return(items, clearArray: true);
+        if (dropped > 0)
+        {
+            _metrics.Conflated(dropped);
+        }
     }
 
     /// <summary>Returns a batch array whose used part was already cleared after its send.</summary>

@@ -288,7 +288,7 @@ public sealed partial class MarketFeed(
             return;
         }
 
-        var frame = new OutboundFrame(value.Symbol, value.Seq, Frames.MarketData("update", value), value.Timestamp);
+        var frame = new OutboundFrame(value.Symbol, value.Seq, Frames.MarketData("update", value), value.Timestamp, time.GetTimestamp());
         foreach (var subscription in subscribers)
         {
             subscription.Owner.DeliverLive(subscription, frame, _wakes);

@@ -23,7 +23,7 @@ internal sealed class ConnectionHarness : IDisposable
     private long _conflated;
     private long _sendBatches;
 
-    public ConnectionHarness(int capacity = 512)
+    public ConnectionHarness(int capacity = 512, TimeSpan? maxQueueDelay = null)
     {
         var metrics = new GatewayMetrics(_services.GetRequiredService<IMeterFactory>());
         _listener.InstrumentPublished = (instrument, listener) =>
@@ -49,7 +49,7 @@ internal sealed class ConnectionHarness : IDisposable
         _listener.Start();
 
         Connection = new ClientConnection("test", Socket, new ClaimsPrincipal(new ClaimsIdentity()), InstrumentGrant.All, null,
-            new GatewayOptions { QueueCapacity = capacity }, metrics, Time);
+            new GatewayOptions { QueueCapacity = capacity, MaxQueueDelay = maxQueueDelay ?? TimeSpan.FromMilliseconds(250) }, metrics, Time);
         Writer = Connection.StartWriter(_stop.Token);
     }
 
@@ -78,7 +78,7 @@ internal sealed class ConnectionHarness : IDisposable
     }
 
     public OutboundFrame Update(string symbol, long seq, string type = "update") =>
-        new(symbol, seq, Frames.MarketData(type, new LatestValue(symbol, seq, "1.00", "1.00", seq, "stock", "sim")), seq);
+        new(symbol, seq, Frames.MarketData(type, new LatestValue(symbol, seq, "1.00", "1.00", seq, "stock", "sim")), seq, Time.GetTimestamp());
 
     public List<JsonElement> Sent() => [.. Socket.Sent.Select(p => JsonDocument.Parse(p).RootElement.Clone())];
 

@@ -1,3 +1,4 @@
+using StockStream.Gateway;
 using StockStream.Gateway.FanOut;
 using StockStream.Gateway.Protocol;
 using StockStream.Tests.Infrastructure;
@@ -216,5 +217,105 @@ public sealed class FanOutUnitTests
 
         await Eventually.TrueAsync(() => harness.Socket.Sent.Count == Reads * 3, TimeSpan.FromSeconds(20), "every frame was sent");
         Assert.Equal(Enumerable.Range(1, Reads * 3).Select(i => (long)i), harness.SentSeqs("AAPL"));
+    }
+
+    // Age-bounded queueing (Gateway:MaxQueueDelay)
+
+    [Fact]
+    public async Task Live_frames_queued_longer_than_the_max_delay_are_conflated_to_the_newest_per_symbol_in_order()
+    {
+        using var harness = new ConnectionHarness(maxQueueDelay: TimeSpan.FromMilliseconds(250));
+        var a = harness.Subscribe("AAPL");
+        var m = harness.Subscribe("MSFT");
+        await harness.WaitWriterIdleAsync();
+
+        harness.Socket.Block();
+        harness.Connection.DeliverLive(a, harness.Update("AAPL", 1));
+        await harness.Socket.WaitPendingAsync();
+        harness.Connection.DeliverLive(a, harness.Update("AAPL", 2));
+        harness.Connection.DeliverLive(m, harness.Update("MSFT", 1));
+        harness.Connection.EnqueueControl(Frames.Pong(1, 0));
+        harness.Connection.DeliverLive(a, harness.Update("AAPL", 3));
+        harness.Connection.DeliverLive(m, harness.Update("MSFT", 2));
+        harness.Connection.EnqueueControl(Frames.Pong(2, 0));
+        harness.Connection.DeliverLive(a, harness.Update("AAPL", 4));
+
+        // The client stays stuck past the bound: what waits behind the send is compacted when the writer gets to it.
+        harness.Time.Advance(TimeSpan.FromMilliseconds(300));
+        harness.Socket.Release();
+        await harness.WaitSentAsync(f => f.IsMarketData("AAPL") && f.Seq() == 4);
+
+        Assert.Equal(["update", "pong", "update", "pong", "update"], harness.Sent().Select(f => f.Type()));
+        Assert.Equal([1, 4], harness.SentSeqs("AAPL"));
+        Assert.Equal([2], harness.SentSeqs("MSFT"));
+        Assert.Equal(3, harness.Conflated);
+        Assert.Equal(0, harness.Connection.QueueDepth);
+    }
+
+    [Fact]
+    public async Task Live_frames_younger_than_the_max_delay_are_all_delivered()
+    {
+        using var harness = new ConnectionHarness(maxQueueDelay: TimeSpan.FromMilliseconds(250));
+        var a = harness.Subscribe("AAPL");
+        await harness.WaitWriterIdleAsync();
+
+        harness.Socket.Block();
+        harness.Connection.DeliverLive(a, harness.Update("AAPL", 1));
+        await harness.Socket.WaitPendingAsync();
+        for (var seq = 2; seq <= 10; seq++)
+        {
+            harness.Connection.DeliverLive(a, harness.Update("AAPL", seq));
+        }
+
+        harness.Time.Advance(TimeSpan.FromMilliseconds(200));
+        harness.Socket.Release();
+        await harness.WaitSentAsync(f => f.Seq() == 10);
+
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), harness.SentSeqs("AAPL"));
+        Assert.Equal(0, harness.Conflated);
+    }
+
+    [Fact]
+    public async Task Snapshots_and_history_are_never_conflated_by_age()
+    {
+        using var harness = new ConnectionHarness(maxQueueDelay: TimeSpan.FromMilliseconds(250));
+        var blocker = harness.Subscribe("MSFT");
+        await harness.WaitWriterIdleAsync();
+        harness.Socket.Block();
+        harness.Connection.DeliverLive(blocker, harness.Update("MSFT", 1));
+        await harness.Socket.WaitPendingAsync();
+
+        // Stale live frames at the head of the queue, then a resume's history replay (control frames) behind them.
+        var a = harness.Subscribe("AAPL");
+        harness.Connection.DeliverLive(a, harness.Update("AAPL", 10));
+        harness.Connection.DeliverLive(a, harness.Update("AAPL", 11));
+        var n = new SymbolSubscription(harness.Connection, "NVDA");
+        harness.Connection.CompleteSync(n, [.. Enumerable.Range(1, 5).Select(seq => harness.Update("NVDA", seq))], 5);
+        harness.Time.Advance(TimeSpan.FromSeconds(1));
+        harness.Socket.Release();
+        await harness.WaitSentAsync(f => f.IsMarketData("NVDA") && f.Seq() == 5);
+
+        // History in full; of the stale live frames only the newest.
+        Assert.Equal([1, 2, 3, 4, 5], harness.SentSeqs("NVDA"));
+        Assert.Equal([11], harness.SentSeqs("AAPL"));
+        Assert.Equal(1, harness.Conflated);
+    }
+
+    [Fact]
+    public void MaxQueueDelay_outside_its_range_fails_validation()
+    {
+        var defaults = new GatewayOptions();
+        Assert.Equal(TimeSpan.FromMilliseconds(250), defaults.MaxQueueDelay);
+        Assert.Empty(Validate(defaults));
+
+        Assert.Contains(nameof(GatewayOptions.MaxQueueDelay), Validate(new GatewayOptions { MaxQueueDelay = TimeSpan.Zero }));
+        Assert.Contains(nameof(GatewayOptions.MaxQueueDelay), Validate(new GatewayOptions { MaxQueueDelay = TimeSpan.FromMinutes(5) }));
+    }
+
+    private static List<string> Validate(GatewayOptions options)
+    {
+        var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), results, validateAllProperties: true);
+        return [.. results.SelectMany(r => r.MemberNames)];
     }
 }
