@@ -31,16 +31,18 @@ public sealed partial class WebSocketSession(
         connection.EnqueueControl(Frames.Welcome(connection.SessionId, time.GetUtcNow().ToUnixTimeMilliseconds(), feed.Epoch, _options, feed.SortedInstruments));
         connection.EnqueueControl(feed.StatusFrame);
 
-        using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, connection.Closed);
+        // The writer runs on the same token and fires Closed when it ends, so Closed alone covers both (no linked
+        // source and its registrations per connection).
+        var closed = connection.Closed;
         try
         {
-            while (!closed.IsCancellationRequested)
+            while (!closed.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
                 // Wait with a zero-byte read: an idle connection holds no receive buffer (docs/benchmarks.md, finding 1).
-                var first = await socket.ReceiveAsync(Memory<byte>.Empty, closed.Token).ConfigureAwait(false);
+                var first = await socket.ReceiveAsync(Memory<byte>.Empty, closed).ConfigureAwait(false);
                 var inbound = first.MessageType == WebSocketMessageType.Close
                     ? new Inbound(InboundKind.Close)
-                    : await ReadMessageAsync(first, closed.Token).ConfigureAwait(false);
+                    : await ReadMessageAsync(first, closed).ConfigureAwait(false);
                 switch (inbound.Kind)
                 {
                     case InboundKind.Close:

@@ -24,7 +24,7 @@ public sealed class ClientConnection
     // Live marks frames counted in _liveQueued; snapshots and history carry a symbol too but are control frames.
     private readonly Queue<(OutboundFrame Frame, bool Live)> _queue = new();
     private readonly Dictionary<string, OutboundFrame> _conflated = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _signal = new(0);
+    private readonly WriterSignal _signal = new();
     private readonly CancellationTokenSource _closed = new();
     private int _liveQueued;
     private bool _writerWaiting;
@@ -251,12 +251,36 @@ public sealed class ClientConnection
     {
         if (wake)
         {
-            _signal.Release();
+            _signal.Set();
         }
     }
 
-    /// <summary>Starts the writer loop; it ends when the connection closes.</summary>
-    public Task StartWriter(CancellationToken cancellationToken) => _writer = RunWriterAsync(cancellationToken);
+    /// <summary>Starts the writer loop; it ends when the connection closes or the token fires, and then <see cref="Closed"/> fires.</summary>
+    public Task StartWriter(CancellationToken cancellationToken)
+    {
+        // One registration for the connection's life rather than one per wait; it ends with the caller's token source.
+        _ = cancellationToken.UnsafeRegister(static state => ((ClientConnection)state!).Stop(), this);
+        return _writer = RunWriterAsync(cancellationToken);
+    }
+
+    /// <summary>The writer's token fired (client gone, process stopping): wake the writer to exit and fire Closed now.</summary>
+    private void Stop()
+    {
+        WakeToExit();
+        _closed.Cancel();
+    }
+
+    /// <summary>Wakes a waiting writer so that it sees the close code or the cancellation (both checked under the lock).</summary>
+    private void WakeToExit()
+    {
+        bool wake;
+        lock (_gate)
+        {
+            wake = TakeWaiter();
+        }
+
+        Wake(wake);
+    }
 
     /// <summary>Writes queued frames until the connection closes; the only code that sends on the socket.</summary>
     private async Task RunWriterAsync(CancellationToken cancellationToken)
@@ -268,6 +292,7 @@ public sealed class ClientConnection
             while (!cancellationToken.IsCancellationRequested && CloseCode == 0)
             {
                 var count = 0;
+                var wait = false;
                 lock (_gate)
                 {
                     if (_liveQueued > 1)
@@ -302,9 +327,11 @@ public sealed class ClientConnection
                         _conflated.Clear();
                         _conflatingSince = 0;
                     }
-                    else
+                    else if (CloseCode == 0 && !cancellationToken.IsCancellationRequested)
                     {
+                        // Checked under the lock that CloseAsync and the cancellation wake-up take: no lost wake-up.
                         _writerWaiting = true;
+                        wait = true;
                     }
                 }
 
@@ -312,7 +339,11 @@ public sealed class ClientConnection
                 {
                     ReturnBatch(batch);
                     batch = null;
-                    await _signal.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    if (wait)
+                    {
+                        await _signal.WaitAsync().ConfigureAwait(false);
+                    }
+
                     continue;
                 }
 
@@ -447,7 +478,7 @@ public sealed class ClientConnection
             return;
         }
 
-        _signal.Release();
+        WakeToExit();
         if (await Task.WhenAny(writer, Task.Delay(TimeSpan.FromSeconds(3), _time)).ConfigureAwait(false) != writer)
         {
             _socket.Abort();

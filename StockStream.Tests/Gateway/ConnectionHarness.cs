@@ -87,6 +87,9 @@ internal sealed class ConnectionHarness : IDisposable
     public Task WaitSentAsync(Func<JsonElement, bool> predicate) =>
         Eventually.TrueAsync(() => Sent().Any(predicate), TimeSpan.FromSeconds(5), "the frame was sent");
 
+    /// <summary>Cancels the writer's token, as a vanished client or a stopping process does.</summary>
+    public void Stop() => _stop.Cancel();
+
     public void Dispose()
     {
         _stop.Cancel();

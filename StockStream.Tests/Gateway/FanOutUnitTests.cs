@@ -219,6 +219,45 @@ public sealed class FanOutUnitTests
         Assert.Equal(Enumerable.Range(1, Reads * 3).Select(i => (long)i), harness.SentSeqs("AAPL"));
     }
 
+    [Fact]
+    public async Task A_waiting_writer_ends_and_fires_Closed_when_its_token_is_cancelled()
+    {
+        using var harness = new ConnectionHarness();
+        harness.Connection.EnqueueControl(Frames.Heartbeat(1));
+        await harness.WaitSentAsync(f => f.Type() == "heartbeat");
+        await harness.WaitWriterIdleAsync();
+
+        harness.Stop();
+        await harness.Writer.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(harness.Connection.Closed.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task Writers_woken_from_many_threads_at_once_deliver_everything()
+    {
+        // Producers on several threads against one writer: every frame arrives once, per-symbol order kept.
+        using var harness = new ConnectionHarness(capacity: 1_000_000);
+        var symbols = new[] { "AAPL", "MSFT", "NVDA", "TSLA" };
+        var subscriptions = symbols.Select(harness.Subscribe).ToArray();
+        await Task.WhenAll(subscriptions.Select(subscription => Task.Run(() =>
+        {
+            for (var seq = 1; seq <= 2_000; seq++)
+            {
+                harness.Connection.DeliverLive(subscription, harness.Update(subscription.Symbol, seq));
+                if (seq % 100 == 0)
+                {
+                    harness.Connection.EnqueueControl(Frames.Pong(seq, 0));
+                }
+            }
+        })));
+
+        await Eventually.TrueAsync(() => harness.Socket.Sent.Count == (4 * 2_000) + (4 * 20), TimeSpan.FromSeconds(20), "every frame was sent");
+        foreach (var symbol in symbols)
+        {
+            Assert.Equal(Enumerable.Range(1, 2_000).Select(i => (long)i), harness.SentSeqs(symbol));
+        }
+    }
+
     // Age-bounded queueing (Gateway:MaxQueueDelay)
 
     [Fact]
