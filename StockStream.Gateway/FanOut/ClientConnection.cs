@@ -15,6 +15,7 @@ namespace StockStream.Gateway.FanOut;
 public sealed class ClientConnection
 {
     private readonly WebSocket _socket;
+    private readonly CoalescingStream? _coalescer;
     private readonly GatewayMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly int _capacity;
@@ -39,8 +40,9 @@ public sealed class ClientConnection
     private Task? _writer;
 
     public ClientConnection(string sessionId, WebSocket socket, ClaimsPrincipal user, InstrumentGrant grant, DateTimeOffset? expires,
-        GatewayOptions options, GatewayMetrics metrics, TimeProvider time)
+        GatewayOptions options, GatewayMetrics metrics, TimeProvider time, CoalescingStream? coalescer = null)
     {
+        _coalescer = coalescer;
         SessionId = sessionId;
         _socket = socket;
         User = user;
@@ -450,14 +452,32 @@ public sealed class ClientConnection
         long bytes = 0;
         long oldestSource = 0;
         Volatile.Write(ref _sendStartedAt, _time.GetTimestamp());
-        for (var i = 0; i < count; i++)
+        // Corked, the first K-1 sends only gather bytes; the last one, uncorked, flushes them all in one socket write.
+        var cork = count > 1 ? _coalescer : null;
+        try
         {
-            var frame = batch[i];
-            await _socket.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
-            bytes += frame.Payload.Length;
-            if (frame.SourceTimestamp != 0 && (oldestSource == 0 || frame.SourceTimestamp < oldestSource))
+            for (var i = 0; i < count; i++)
             {
-                oldestSource = frame.SourceTimestamp;
+                if (cork is not null)
+                {
+                    cork.Corked = i < count - 1;
+                }
+
+                var frame = batch[i];
+                await _socket.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+                bytes += frame.Payload.Length;
+                if (frame.SourceTimestamp != 0 && (oldestSource == 0 || frame.SourceTimestamp < oldestSource))
+                {
+                    oldestSource = frame.SourceTimestamp;
+                }
+            }
+        }
+        finally
+        {
+            if (cork is not null)
+            {
+                // Whatever is still gathered (a send failed) goes out with the next flush, e.g. the close frame's.
+                cork.Corked = false;
             }
         }
 
