@@ -14,13 +14,13 @@ namespace StockStream.Gateway.FanOut;
 /// </summary>
 public sealed class ClientConnection
 {
+    private const int MaxBatch = 64;
     private readonly WebSocket _socket;
     private readonly CoalescingStream? _coalescer;
     private readonly GatewayMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly int _capacity;
     private readonly long _maxQueueDelayTicks;
-    private const int MaxBatch = 64;
     private readonly Lock _gate = new();
     // Live marks frames counted in _liveQueued; snapshots and history carry a symbol too but are control frames.
     private readonly Queue<(OutboundFrame Frame, bool Live)> _queue = new();

@@ -69,7 +69,17 @@ public sealed class CoalescingStream(Stream inner) : Stream
             return Task.CompletedTask;
         }
 
-        return _pendingLength == 0 ? inner.FlushAsync(cancellationToken) : FlushPendingAsync(cancellationToken);
+        var pending = _pending;
+        if (pending is null || _pendingLength == 0)
+        {
+            return inner.FlushAsync(cancellationToken);
+        }
+
+        // The flush owns the gathered buffer from here: a write after it (or a dispose) starts from nothing.
+        var length = _pendingLength;
+        _pending = null;
+        _pendingLength = 0;
+        return FlushPendingAsync(pending, length, cancellationToken);
     }
 
     public override void Flush() => throw new NotSupportedException("The WebSocket flushes asynchronously.");
@@ -82,7 +92,7 @@ public sealed class CoalescingStream(Stream inner) : Stream
     {
         if (disposing)
         {
-            ReturnPending();
+            DropPending();
             inner.Dispose();
         }
 
@@ -91,50 +101,53 @@ public sealed class CoalescingStream(Stream inner) : Stream
 
     public override async ValueTask DisposeAsync()
     {
-        ReturnPending();
+        DropPending();
         await inner.DisposeAsync().ConfigureAwait(false);
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
-    private async Task FlushPendingAsync(CancellationToken cancellationToken)
+    private async Task FlushPendingAsync(byte[] pending, int length, CancellationToken cancellationToken)
     {
         try
         {
-            await inner.WriteAsync(_pending.AsMemory(0, _pendingLength), cancellationToken).ConfigureAwait(false);
+            await inner.WriteAsync(pending.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
             await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             // Returned between bursts: an idle connection holds no gathering buffer.
-            ReturnPending();
+            ArrayPool<byte>.Shared.Return(pending);
         }
     }
 
     private void Append(ReadOnlySpan<byte> bytes)
     {
-        if (_pending is null || _pending.Length - _pendingLength < bytes.Length)
+        var pending = _pending;
+        var length = pending is null ? 0 : _pendingLength;
+        if (pending is null || pending.Length - length < bytes.Length)
         {
-            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(4096, (_pendingLength + bytes.Length) * 2));
-            if (_pending is not null)
+            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(4096, (length + bytes.Length) * 2));
+            if (pending is not null)
             {
-                _pending.AsSpan(0, _pendingLength).CopyTo(grown);
-                ArrayPool<byte>.Shared.Return(_pending);
+                pending.AsSpan(0, length).CopyTo(grown);
+                ArrayPool<byte>.Shared.Return(pending);
             }
 
+            pending = grown;
             _pending = grown;
         }
 
-        bytes.CopyTo(_pending.AsSpan(_pendingLength));
-        _pendingLength += bytes.Length;
+        bytes.CopyTo(pending.AsSpan(length));
+        _pendingLength = length + bytes.Length;
     }
 
-    private void ReturnPending()
+    /// <summary>
+    /// On dispose the gathered bytes are dropped, not returned to the pool: the WebSocket disposes without its send
+    /// lock, so a send could still be writing into them.
+    /// </summary>
+    private void DropPending()
     {
-        if (_pending is { } pending)
-        {
-            _pending = null;
-            _pendingLength = 0;
-            ArrayPool<byte>.Shared.Return(pending);
-        }
+        _pending = null;
+        _pendingLength = 0;
     }
 }

@@ -48,6 +48,27 @@ public sealed class CoalescingStreamTests
     }
 
     [Fact]
+    public async Task Each_batch_starts_fresh_and_a_dispose_drops_what_is_still_gathered()
+    {
+        var inner = new RecordingStream();
+        var stream = new CoalescingStream(inner) { Corked = true };
+        await stream.WriteAsync("a"u8.ToArray());
+        stream.Corked = false;
+        await stream.FlushAsync();
+        stream.Corked = true;
+        await stream.WriteAsync("b"u8.ToArray());
+        stream.Corked = false;
+        await stream.WriteAsync("c"u8.ToArray());
+        await stream.FlushAsync();
+        Assert.Equal(["a", "bc"], inner.Writes);
+
+        stream.Corked = true;
+        await stream.WriteAsync("lost"u8.ToArray());
+        await stream.DisposeAsync();
+        Assert.Equal(["a", "bc"], inner.Writes);
+    }
+
+    [Fact]
     public async Task Gathered_bytes_grow_past_the_first_buffer_without_loss()
     {
         var inner = new RecordingStream();
