@@ -452,32 +452,36 @@ public sealed class ClientConnection
         long bytes = 0;
         long oldestSource = 0;
         Volatile.Write(ref _sendStartedAt, _time.GetTimestamp());
-        // Corked, the first K-1 sends only gather bytes; the last one, uncorked, flushes them all in one socket write.
-        var cork = count > 1 ? _coalescer : null;
-        try
+        if (count > 1 && _coalescer is { } cork)
         {
-            for (var i = 0; i < count; i++)
+            // The first K−1 frames are framed here and gathered; the last one goes through the WebSocket uncorked, and
+            // its flush writes all K in one socket write (the WebSocket's own pings may land between, whole).
+            cork.Corked = true;
+            try
             {
-                if (cork is not null)
+                for (var i = 0; i < count - 1; i++)
                 {
-                    cork.Corked = i < count - 1;
-                }
-
-                var frame = batch[i];
-                await _socket.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
-                bytes += frame.Payload.Length;
-                if (frame.SourceTimestamp != 0 && (oldestSource == 0 || frame.SourceTimestamp < oldestSource))
-                {
-                    oldestSource = frame.SourceTimestamp;
+                    cork.AppendTextFrame(batch[i].Payload);
                 }
             }
-        }
-        finally
-        {
-            if (cork is not null)
+            finally
             {
-                // Whatever is still gathered (a send failed) goes out with the next flush, e.g. the close frame's.
                 cork.Corked = false;
+            }
+        }
+
+        for (var i = count > 1 && _coalescer is not null ? count - 1 : 0; i < count; i++)
+        {
+            await _socket.SendAsync(batch[i].Payload, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            var frame = batch[i];
+            bytes += frame.Payload.Length;
+            if (frame.SourceTimestamp != 0 && (oldestSource == 0 || frame.SourceTimestamp < oldestSource))
+            {
+                oldestSource = frame.SourceTimestamp;
             }
         }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 
 namespace StockStream.Gateway.FanOut;
 
@@ -8,11 +9,13 @@ namespace StockStream.Gateway.FanOut;
 /// client's writer corks around a send batch, so a burst of K frames costs one flush and one socket send instead of K.
 /// </summary>
 /// <remarks>
-/// Writes and flushes come only from the WebSocket, which serialises them under its send lock (its own keep-alive
-/// and close frames included), so the gathered bytes need no lock of their own; only the flag is shared.
+/// Writes and flushes to the inner stream come only from the WebSocket, under its send lock (its own keep-alive and
+/// close frames included). <see cref="AppendTextFrame"/> adds to the gathered bytes from outside that lock, so
+/// gathering (never the inner write) takes a lock of its own; each frame is appended whole.
 /// </remarks>
 public sealed class CoalescingStream(Stream inner) : Stream
 {
+    private readonly Lock _gate = new();
     private byte[]? _pending;
     private int _pendingLength;
     private volatile bool _corked;
@@ -48,13 +51,56 @@ public sealed class CoalescingStream(Stream inner) : Stream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (!_corked && _pendingLength == 0)
+        lock (_gate)
         {
-            return inner.WriteAsync(buffer, cancellationToken);
+            if (_corked || _pendingLength > 0)
+            {
+                Append(buffer.Span);
+                return ValueTask.CompletedTask;
+            }
         }
 
-        Append(buffer.Span);
-        return ValueTask.CompletedTask;
+        return inner.WriteAsync(buffer, cancellationToken);
+    }
+
+    /// <summary>
+    /// Gathers a whole text frame built here (server frames are unmasked, so it is just a header and the payload),
+    /// skipping the WebSocket's per-send work. Only while corked: the batch must end with a send through the
+    /// WebSocket, whose flush writes the gathered frames in order.
+    /// </summary>
+    public void AppendTextFrame(ReadOnlySpan<byte> payload)
+    {
+        Span<byte> header = stackalloc byte[10];
+        header[0] = 0x81; // FIN, text
+        int headerLength;
+        if (payload.Length <= 125)
+        {
+            header[1] = (byte)payload.Length;
+            headerLength = 2;
+        }
+        else if (payload.Length <= ushort.MaxValue)
+        {
+            header[1] = 126;
+            BinaryPrimitives.WriteUInt16BigEndian(header[2..], (ushort)payload.Length);
+            headerLength = 4;
+        }
+        else
+        {
+            header[1] = 127;
+            BinaryPrimitives.WriteUInt64BigEndian(header[2..], (ulong)payload.Length);
+            headerLength = 10;
+        }
+
+        lock (_gate)
+        {
+            if (!_corked)
+            {
+                throw new InvalidOperationException("Frames are appended only while corked.");
+            }
+
+            Append(header[..headerLength]);
+            Append(payload);
+        }
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -69,17 +115,18 @@ public sealed class CoalescingStream(Stream inner) : Stream
             return Task.CompletedTask;
         }
 
-        var pending = _pending;
-        if (pending is null || _pendingLength == 0)
+        byte[]? pending;
+        int length;
+        lock (_gate)
         {
-            return inner.FlushAsync(cancellationToken);
+            // The flush owns the gathered buffer from here: a write after it (or a dispose) starts from nothing.
+            pending = _pending;
+            length = _pendingLength;
+            _pending = null;
+            _pendingLength = 0;
         }
 
-        // The flush owns the gathered buffer from here: a write after it (or a dispose) starts from nothing.
-        var length = _pendingLength;
-        _pending = null;
-        _pendingLength = 0;
-        return FlushPendingAsync(pending, length, cancellationToken);
+        return pending is null || length == 0 ? inner.FlushAsync(cancellationToken) : FlushPendingAsync(pending, length, cancellationToken);
     }
 
     public override void Flush() => throw new NotSupportedException("The WebSocket flushes asynchronously.");
@@ -147,7 +194,10 @@ public sealed class CoalescingStream(Stream inner) : Stream
     /// </summary>
     private void DropPending()
     {
-        _pending = null;
-        _pendingLength = 0;
+        lock (_gate)
+        {
+            _pending = null;
+            _pendingLength = 0;
+        }
     }
 }

@@ -112,6 +112,51 @@ public sealed class CoalescingStreamTests
         }
     }
 
+    [Fact]
+    public async Task Frames_appended_while_corked_and_a_last_frame_sent_by_the_WebSocket_arrive_intact_in_one_write()
+    {
+        var inner = new RecordingStream();
+        var coalescing = new CoalescingStream(inner);
+        using var server = WebSocket.CreateFromStream(coalescing, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
+        // Header sizes: 7-bit, 16-bit and 64-bit lengths.
+        var messages = new[] { "{\"seq\":1}", new string('y', 300), new string('z', 70_000), "{\"seq\":4}" };
+        coalescing.Corked = true;
+        foreach (var message in messages[..^1])
+        {
+            coalescing.AppendTextFrame(Encoding.UTF8.GetBytes(message));
+        }
+
+        coalescing.Corked = false;
+        await server.SendAsync(Encoding.UTF8.GetBytes(messages[^1]), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        Assert.Single(inner.RawWrites);
+
+        using var client = WebSocket.CreateFromStream(new MemoryStream(inner.RawWrites[0]), new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
+        var buffer = new byte[100_000];
+        foreach (var message in messages)
+        {
+            var length = 0;
+            while (true)
+            {
+                var result = await client.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None);
+                Assert.Equal(WebSocketMessageType.Text, result.MessageType);
+                length += result.Count;
+                if (result.EndOfMessage)
+                {
+                    break;
+                }
+            }
+
+            Assert.Equal(message, Encoding.UTF8.GetString(buffer, 0, length));
+        }
+    }
+
+    [Fact]
+    public void Appending_a_frame_uncorked_is_refused()
+    {
+        using var stream = new CoalescingStream(new RecordingStream());
+        Assert.Throws<InvalidOperationException>(() => stream.AppendTextFrame("x"u8));
+    }
+
     /// <summary>Records each write (the socket sends it would become) and counts flushes.</summary>
     private sealed class RecordingStream : Stream
     {
