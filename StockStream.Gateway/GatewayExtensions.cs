@@ -31,6 +31,8 @@ public static class GatewayExtensions
 
     public static WebApplication MapMarketData(this WebApplication app)
     {
+        // Before UseWebSockets, which captures the upgrade feature: batches of frames are flushed once, not per frame.
+        app.Use(CoalescingUpgradeFeature.Install(WebSocketEndpoint.Path));
         app.UseWebSockets();
         app.UseAuthentication();
         app.UseAuthorization();

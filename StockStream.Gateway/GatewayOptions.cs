@@ -45,6 +45,13 @@ public sealed class GatewayOptions
     [Range(8, 1_000_000)]
     public int QueueCapacity { get; set; } = 512;
 
+    /// <summary>
+    /// Oldest a client's queued live update may get: beyond it, that client's queued live updates are conflated to
+    /// the newest per instrument (a seq gap), so latency stays bounded when the client or the process falls behind.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan MaxQueueDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>How long a client may stay behind (conflating, or stuck in one send) before 4008.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan SlowClientTimeout { get; set; } = TimeSpan.FromSeconds(10);

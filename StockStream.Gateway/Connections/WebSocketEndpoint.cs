@@ -61,7 +61,8 @@ public static partial class WebSocketEndpoint
             TokenExpiry(context.User),
             options,
             services.GetRequiredService<GatewayMetrics>(),
-            time);
+            time,
+            context.Features.Get<IHttpUpgradeFeature>() is CoalescingUpgradeFeature coalescing ? coalescing.Stream : null);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopped);
         var writer = connection.StartWriter(stop.Token);

@@ -28,54 +28,49 @@ public sealed partial class WebSocketSession(
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        connection.EnqueueControl(Frames.Welcome(connection.SessionId, time.GetUtcNow().ToUnixTimeMilliseconds(), feed.Epoch, _options, feed.Instruments.Order(StringComparer.Ordinal)));
+        connection.EnqueueControl(Frames.Welcome(connection.SessionId, time.GetUtcNow().ToUnixTimeMilliseconds(), feed.Epoch, _options, feed.SortedInstruments));
         connection.EnqueueControl(feed.StatusFrame);
 
-        using var closed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, connection.Closed);
-        var buffer = ArrayPool<byte>.Shared.Rent(_options.MaxFrameBytes + 1);
+        // The writer runs on the same token and fires Closed when it ends, so Closed alone covers both (no linked
+        // source and its registrations per connection).
+        var closed = connection.Closed;
         try
         {
-            while (!closed.IsCancellationRequested)
+            while (!closed.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
-                var (type, length, tooBig) = await ReceiveMessageAsync(buffer, closed.Token).ConfigureAwait(false);
-                if (type == WebSocketMessageType.Close)
+                // Wait with a zero-byte read: an idle connection holds no receive buffer (docs/benchmarks.md, finding 1).
+                var first = await socket.ReceiveAsync(Memory<byte>.Empty, closed).ConfigureAwait(false);
+                var inbound = first.MessageType == WebSocketMessageType.Close
+                    ? new Inbound(InboundKind.Close)
+                    : await ReadMessageAsync(first, closed).ConfigureAwait(false);
+                switch (inbound.Kind)
                 {
-                    await connection.CloseAsync((int)WebSocketCloseStatus.NormalClosure).ConfigureAwait(false);
-                    return;
+                    case InboundKind.Close:
+                        await connection.CloseAsync((int)WebSocketCloseStatus.NormalClosure).ConfigureAwait(false);
+                        return;
+                    case InboundKind.Discard:
+                        break;
+                    case InboundKind.TooBig:
+                        await connection.CloseAsync(CloseCodes.MessageTooBig).ConfigureAwait(false);
+                        break;
+                    case InboundKind.RateLimited:
+                        Error(null, ErrorCodes.RateLimited, $"More than {_options.MaxMessagesPerSecond} messages per second.");
+                        if (++_rateViolations >= _options.MaxRateViolations)
+                        {
+                            await connection.CloseAsync(CloseCodes.PolicyViolation).ConfigureAwait(false);
+                        }
+
+                        break;
+                    case InboundKind.Binary:
+                        Error(null, ErrorCodes.BinaryNotSupported, "Binary frames are not supported; send JSON text frames.");
+                        break;
+                    case InboundKind.BadRequest:
+                        Error(null, ErrorCodes.BadRequest, inbound.ParseError!);
+                        break;
+                    default:
+                        await HandleAsync(inbound.Request!).ConfigureAwait(false);
+                        break;
                 }
-
-                if (connection.CloseCode != 0)
-                {
-                    // We are closing: discard what the client still sends until its close arrives (or Closed fires).
-                    // Returning at once would close the socket over unread data, and the reset would destroy our
-                    // closing frame and close code before the client reads them.
-                    continue;
-                }
-
-                if (tooBig)
-                {
-                    await connection.CloseAsync(CloseCodes.MessageTooBig).ConfigureAwait(false);
-                    continue;
-                }
-
-                if (!_bucket.TryTake())
-                {
-                    Error(null, ErrorCodes.RateLimited, $"More than {_options.MaxMessagesPerSecond} messages per second.");
-                    if (++_rateViolations >= _options.MaxRateViolations)
-                    {
-                        await connection.CloseAsync(CloseCodes.PolicyViolation).ConfigureAwait(false);
-                    }
-
-                    continue;
-                }
-
-                if (type == WebSocketMessageType.Binary)
-                {
-                    Error(null, ErrorCodes.BinaryNotSupported, "Binary frames are not supported; send JSON text frames.");
-                    continue;
-                }
-
-                await HandleAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
@@ -84,11 +79,60 @@ public sealed partial class WebSocketSession(
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
             foreach (var subscription in connection.Subscriptions.Values)
             {
                 index.Remove(subscription);
             }
+        }
+    }
+
+    /// <summary>
+    /// Reads the rest of a message whose first frame has arrived and classifies it; the receive buffer is rented only
+    /// for that and returned before the next wait, so parsing happens here but handling (which may await Redis) does not.
+    /// </summary>
+    private async ValueTask<Inbound> ReadMessageAsync(ValueWebSocketReceiveResult first, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(_options.MaxFrameBytes + 1);
+        try
+        {
+            // A zero-byte read that already ends the message was an empty frame: nothing more to read.
+            var (type, length, tooBig) = first.EndOfMessage
+                ? (first.MessageType, 0, false)
+                : await ReceiveMessageAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (type == WebSocketMessageType.Close)
+            {
+                return new Inbound(InboundKind.Close);
+            }
+
+            if (connection.CloseCode != 0)
+            {
+                // We are closing: discard what the client still sends until its close arrives (or Closed fires).
+                // Returning at once would close the socket over unread data, and the reset would destroy our
+                // closing frame and close code before the client reads them.
+                return new Inbound(InboundKind.Discard);
+            }
+
+            if (tooBig)
+            {
+                return new Inbound(InboundKind.TooBig);
+            }
+
+            if (!_bucket.TryTake())
+            {
+                return new Inbound(InboundKind.RateLimited);
+            }
+
+            if (type == WebSocketMessageType.Binary)
+            {
+                return new Inbound(InboundKind.Binary);
+            }
+
+            var request = ClientRequest.TryParse(buffer.AsSpan(0, length), out var parseError);
+            return request is null ? new Inbound(InboundKind.BadRequest, ParseError: parseError) : new Inbound(InboundKind.Request, request);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -117,15 +161,8 @@ public sealed partial class WebSocketSession(
         }
     }
 
-    private async Task HandleAsync(ReadOnlyMemory<byte> message)
+    private async Task HandleAsync(ClientRequest request)
     {
-        var request = ClientRequest.TryParse(message.Span, out var parseError);
-        if (request is null)
-        {
-            Error(null, ErrorCodes.BadRequest, parseError!);
-            return;
-        }
-
         switch (request.Type)
         {
             case "subscribe":
@@ -335,6 +372,20 @@ public sealed partial class WebSocketSession(
     }
 
     private static string Truncate(string value) => value.Length <= 32 ? value : value[..32] + "…";
+
+    private enum InboundKind
+    {
+        Request,
+        BadRequest,
+        Close,
+        Discard,
+        TooBig,
+        RateLimited,
+        Binary,
+    }
+
+    /// <summary>What one inbound message turned out to be; only a request or a parse error carries more.</summary>
+    private readonly record struct Inbound(InboundKind Kind, ClientRequest? Request = null, string? ParseError = null);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {Session}: could not read snapshot/history from Redis: {Error}")]
     private static partial void LogSyncFailed(ILogger logger, string session, string error);

@@ -70,7 +70,7 @@ public sealed class GatewayMetrics
         }
     }
 
-    public void Conflated() => _conflated.Add(1);
+    public void Conflated(int count = 1) => _conflated.Add(count);
 
     public void Dropped(int count) => _dropped.Add(count);
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.WebSockets;
 using System.Security.Claims;
 using StockStream.Gateway.Auth;
@@ -13,26 +14,35 @@ namespace StockStream.Gateway.FanOut;
 /// </summary>
 public sealed class ClientConnection
 {
+    private const int MaxBatch = 64;
     private readonly WebSocket _socket;
+    private readonly CoalescingStream? _coalescer;
     private readonly GatewayMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly int _capacity;
+    private readonly long _maxQueueDelayTicks;
     private readonly Lock _gate = new();
     // Live marks frames counted in _liveQueued; snapshots and history carry a symbol too but are control frames.
     private readonly Queue<(OutboundFrame Frame, bool Live)> _queue = new();
     private readonly Dictionary<string, OutboundFrame> _conflated = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _signal = new(0);
+    private readonly WriterSignal _signal = new();
     private readonly CancellationTokenSource _closed = new();
     private int _liveQueued;
     private bool _writerWaiting;
+    // Under _gate: a WakeBatch holds this connection and will wake its writer once the current Redis read is dispatched.
+    private bool _wakeDeferred;
     private long _conflatingSince;
+    // Writer only: the age bound is not checked again before this timestamp (one compaction per delay at most).
+    private long _nextAgeCheck;
+    private HashSet<string>? _newestSeen;
     private long _sendStartedAt;
     private int _closeCode;
     private Task? _writer;
 
     public ClientConnection(string sessionId, WebSocket socket, ClaimsPrincipal user, InstrumentGrant grant, DateTimeOffset? expires,
-        GatewayOptions options, GatewayMetrics metrics, TimeProvider time)
+        GatewayOptions options, GatewayMetrics metrics, TimeProvider time, CoalescingStream? coalescer = null)
     {
+        _coalescer = coalescer;
         SessionId = sessionId;
         _socket = socket;
         User = user;
@@ -41,6 +51,7 @@ public sealed class ClientConnection
         _metrics = metrics;
         _time = time;
         _capacity = options.QueueCapacity;
+        _maxQueueDelayTicks = (long)(options.MaxQueueDelay.TotalSeconds * time.TimestampFrequency);
         ConnectedAt = time.GetTimestamp();
         IdleSince = ConnectedAt;
     }
@@ -75,6 +86,18 @@ public sealed class ClientConnection
         }
     }
 
+    /// <summary>True while the writer waits for frames (for tests of the wake-up logic).</summary>
+    internal bool WriterWaiting
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _writerWaiting;
+            }
+        }
+    }
+
     /// <summary>How long the client has been behind (conflating or stuck in a send); zero when keeping up.</summary>
     public TimeSpan BehindFor
     {
@@ -86,7 +109,11 @@ public sealed class ClientConnection
     }
 
     /// <summary>Delivers a live update from the fan-out; deduplicates against snapshot/history already queued.</summary>
-    public void DeliverLive(SymbolSubscription subscription, in OutboundFrame frame)
+    /// <param name="wakes">
+    /// When given, a waiting writer is not woken now but recorded there, to be woken once by <see cref="WakeBatch.WakeAll"/>
+    /// after the whole read is dispatched: one wake-up and one send batch per client per read instead of per frame.
+    /// </param>
+    public void DeliverLive(SymbolSubscription subscription, in OutboundFrame frame, WakeBatch? wakes = null)
     {
         lock (subscription)
         {
@@ -108,7 +135,7 @@ public sealed class ClientConnection
 
             subscription.LastSeq = frame.Seq;
             // Queued under the subscription's lock so that an unsubscribe ack (queued after End()) cannot overtake it.
-            EnqueueLive(frame);
+            EnqueueLive(frame, wakes);
         }
     }
 
@@ -130,7 +157,7 @@ public sealed class ClientConnection
                     if (frame.Seq > subscription.LastSeq)
                     {
                         subscription.LastSeq = frame.Seq;
-                        EnqueueLive(frame);
+                        EnqueueLive(frame, null);
                     }
                 }
 
@@ -156,7 +183,7 @@ public sealed class ClientConnection
 
     public void EnqueueControl(byte[] payload) => EnqueueControl(OutboundFrame.Control(payload));
 
-    private void EnqueueLive(in OutboundFrame frame)
+    private void EnqueueLive(in OutboundFrame frame, WakeBatch? wakes)
     {
         bool wake;
         lock (_gate)
@@ -173,15 +200,39 @@ public sealed class ClientConnection
                     _conflated[frame.Symbol!] = frame;
                     _metrics.Conflated();
                 }
-
-                wake = TakeWaiter();
             }
             else
             {
                 _queue.Enqueue((frame, true));
                 _liveQueued++;
-                wake = TakeWaiter();
             }
+
+            wake = wakes is null ? TakeWaiter() : DeferWake(wakes);
+        }
+
+        Wake(wake);
+    }
+
+    /// <summary>Records a waiting writer in the batch (once); a busy writer needs nothing, it finds the frame when it next takes the queue.</summary>
+    private bool DeferWake(WakeBatch wakes)
+    {
+        if (_writerWaiting && !_wakeDeferred)
+        {
+            _wakeDeferred = true;
+            wakes.Add(this);
+        }
+
+        return false;
+    }
+
+    /// <summary>The deferred wake-up of <see cref="DeliverLive"/>; a writer woken meanwhile by a control frame is not woken twice.</summary>
+    internal void WakeDeferred()
+    {
+        bool wake;
+        lock (_gate)
+        {
+            _wakeDeferred = false;
+            wake = TakeWaiter();
         }
 
         Wake(wake);
@@ -202,54 +253,105 @@ public sealed class ClientConnection
     {
         if (wake)
         {
-            _signal.Release();
+            _signal.Set();
         }
     }
 
-    /// <summary>Starts the writer loop; it ends when the connection closes.</summary>
-    public Task StartWriter(CancellationToken cancellationToken) => _writer = RunWriterAsync(cancellationToken);
+    /// <summary>Starts the writer loop; it ends when the connection closes or the token fires, and then <see cref="Closed"/> fires.</summary>
+    public Task StartWriter(CancellationToken cancellationToken)
+    {
+        // One registration for the connection's life rather than one per wait; it ends with the caller's token source.
+        _ = cancellationToken.UnsafeRegister(static state => ((ClientConnection)state!).Stop(), this);
+        return _writer = RunWriterAsync(cancellationToken);
+    }
+
+    /// <summary>The writer's token fired (client gone, process stopping): wake the writer to exit and fire Closed now.</summary>
+    private void Stop()
+    {
+        WakeToExit();
+        _closed.Cancel();
+    }
+
+    /// <summary>Wakes a waiting writer so that it sees the close code or the cancellation (both checked under the lock).</summary>
+    private void WakeToExit()
+    {
+        bool wake;
+        lock (_gate)
+        {
+            wake = TakeWaiter();
+        }
+
+        Wake(wake);
+    }
 
     /// <summary>Writes queued frames until the connection closes; the only code that sends on the socket.</summary>
     private async Task RunWriterAsync(CancellationToken cancellationToken)
     {
-        var batch = new List<OutboundFrame>(64);
+        // Rented per burst and returned before waiting: an idle connection holds no batch array.
+        OutboundFrame[]? batch = null;
         try
         {
             while (!cancellationToken.IsCancellationRequested && CloseCode == 0)
             {
-                batch.Clear();
+                var count = 0;
+                var wait = false;
                 lock (_gate)
                 {
-                    while (batch.Count < 64 && _queue.TryDequeue(out var queued))
+                    if (_liveQueued > 1)
                     {
-                        if (queued.Live)
-                        {
-                            _liveQueued--;
-                        }
-
-                        batch.Add(queued.Frame);
+                        ConflateIfStale();
                     }
 
-                    if (batch.Count == 0 && _conflated.Count > 0)
+                    if (_queue.Count > 0)
                     {
-                        batch.AddRange(_conflated.Values);
+                        batch ??= ArrayPool<OutboundFrame>.Shared.Rent(MaxBatch);
+                        var max = Math.Min(batch.Length, MaxBatch);
+                        while (count < max && _queue.TryDequeue(out var queued))
+                        {
+                            if (queued.Live)
+                            {
+                                _liveQueued--;
+                            }
+
+                            batch[count++] = queued.Frame;
+                        }
+                    }
+                    else if (_conflated.Count > 0)
+                    {
+                        if (batch is null || batch.Length < _conflated.Count)
+                        {
+                            ReturnBatch(batch);
+                            batch = ArrayPool<OutboundFrame>.Shared.Rent(Math.Max(MaxBatch, _conflated.Count));
+                        }
+
+                        _conflated.Values.CopyTo(batch, 0);
+                        count = _conflated.Count;
                         _conflated.Clear();
                         _conflatingSince = 0;
                     }
-
-                    if (batch.Count == 0)
+                    else if (CloseCode == 0 && !cancellationToken.IsCancellationRequested)
                     {
+                        // Checked under the lock that CloseAsync and the cancellation wake-up take: no lost wake-up.
                         _writerWaiting = true;
+                        wait = true;
                     }
                 }
 
-                if (batch.Count == 0)
+                if (count == 0)
                 {
-                    await _signal.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    ReturnBatch(batch);
+                    batch = null;
+                    if (wait)
+                    {
+                        await _signal.WaitAsync().ConfigureAwait(false);
+                    }
+
                     continue;
                 }
 
-                await SendBatchAsync(batch, cancellationToken).ConfigureAwait(false);
+                await SendBatchAsync(batch!, count, cancellationToken).ConfigureAwait(false);
+                // Drop the payload references now: the array may sit in the pool, or here while we wait.
+                Array.Clear(batch!, 0, count);
             }
 
             if (CloseCode != 0 && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
@@ -272,18 +374,110 @@ public sealed class ClientConnection
         {
             // The socket went away or we gave up on it; the receive loop reports why.
         }
+        finally
+        {
+            // A send that threw leaves frames in the array; clear them so the pool does not keep payloads alive.
+            if (batch is not null)
+            {
+                ArrayPool<OutboundFrame>.Shared.Return(batch, clearArray: true);
+            }
+        }
 
         _closed.Cancel();
     }
 
-    private async Task SendBatchAsync(List<OutboundFrame> batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// The age bound (<see cref="GatewayOptions.MaxQueueDelay"/>): when the oldest queued frame is a live update older
+    /// than the bound, keeps only the newest queued update per instrument, in place, so every frame keeps its order
+    /// relative to control frames (an unsubscribe ack is never overtaken). Called by the writer under the lock.
+    /// </summary>
+    private void ConflateIfStale()
+    {
+        if (!_queue.TryPeek(out var head) || !head.Live || head.Frame.ReadAt == 0)
+        {
+            return;
+        }
+
+        var now = _time.GetTimestamp();
+        if (now - head.Frame.ReadAt <= _maxQueueDelayTicks || now < _nextAgeCheck)
+        {
+            return;
+        }
+
+        _nextAgeCheck = now + _maxQueueDelayTicks;
+        var count = _queue.Count;
+        var items = ArrayPool<(OutboundFrame Frame, bool Live)>.Shared.Rent(count);
+        _queue.CopyTo(items, 0);
+        _queue.Clear();
+        var seen = _newestSeen ??= new HashSet<string>(StringComparer.Ordinal);
+        var dropped = 0;
+        // Newest first: the first live frame met per symbol is the one kept; older ones are marked by a null payload.
+        for (var i = count - 1; i >= 0; i--)
+        {
+            if (items[i].Live && !seen.Add(items[i].Frame.Symbol!))
+            {
+                items[i] = default;
+                dropped++;
+            }
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            if (items[i].Frame.Payload is not null)
+            {
+                _queue.Enqueue(items[i]);
+            }
+        }
+
+        _liveQueued -= dropped;
+        seen.Clear();
+        ArrayPool<(OutboundFrame Frame, bool Live)>.Shared.Return(items, clearArray: true);
+        if (dropped > 0)
+        {
+            _metrics.Conflated(dropped);
+        }
+    }
+
+    /// <summary>Returns a batch array whose used part was already cleared after its send.</summary>
+    private static void ReturnBatch(OutboundFrame[]? batch)
+    {
+        if (batch is not null)
+        {
+            ArrayPool<OutboundFrame>.Shared.Return(batch);
+        }
+    }
+
+    private async Task SendBatchAsync(OutboundFrame[] batch, int count, CancellationToken cancellationToken)
     {
         long bytes = 0;
         long oldestSource = 0;
         Volatile.Write(ref _sendStartedAt, _time.GetTimestamp());
-        foreach (var frame in batch)
+        if (count > 1 && _coalescer is { } cork)
         {
-            await _socket.SendAsync(frame.Payload, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+            // The first K−1 frames are framed here and gathered; the last one goes through the WebSocket uncorked, and
+            // its flush writes all K in one socket write (the WebSocket's own pings may land between, whole).
+            cork.Corked = true;
+            try
+            {
+                for (var i = 0; i < count - 1; i++)
+                {
+                    cork.AppendTextFrame(batch[i].Payload);
+                }
+            }
+            finally
+            {
+                cork.Corked = false;
+            }
+        }
+
+        for (var i = count > 1 && _coalescer is not null ? count - 1 : 0; i < count; i++)
+        {
+            await _socket.SendAsync(batch[i].Payload, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            var frame = batch[i];
             bytes += frame.Payload.Length;
             if (frame.SourceTimestamp != 0 && (oldestSource == 0 || frame.SourceTimestamp < oldestSource))
             {
@@ -293,7 +487,7 @@ public sealed class ClientConnection
 
         Volatile.Write(ref _sendStartedAt, 0);
         // One latency sample per batch (its oldest update) keeps the histogram off the per-message path.
-        _metrics.Sent(batch.Count, bytes, oldestSource == 0 ? null : _time.GetUtcNow().ToUnixTimeMilliseconds() - oldestSource);
+        _metrics.Sent(count, bytes, oldestSource == 0 ? null : _time.GetUtcNow().ToUnixTimeMilliseconds() - oldestSource);
     }
 
     /// <summary>
@@ -308,7 +502,7 @@ public sealed class ClientConnection
             return;
         }
 
-        _signal.Release();
+        WakeToExit();
         if (await Task.WhenAny(writer, Task.Delay(TimeSpan.FromSeconds(3), _time)).ConfigureAwait(false) != writer)
         {
             _socket.Abort();

@@ -25,14 +25,21 @@ public sealed partial class MarketFeed(
     private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
 
     private readonly SemaphoreSlim _wake = new(0, 1);
-    private readonly Dictionary<string, long> _positions = new(StringComparer.Ordinal);
-    private volatile FrozenSet<string> _instruments = FrozenSet<string>.Empty;
+    private readonly Dictionary<string, StreamCursor> _positions = new(StringComparer.Ordinal);
+    // The XREAD arguments, rebuilt only when the instrument set changes (finding 7 of docs/benchmarks.md).
+    private StreamCursor[] _cursors = [];
+    private StreamPosition[] _readPositions = [];
+    private readonly WakeBatch _wakes = new();
+    private volatile InstrumentCatalog _catalog = InstrumentCatalog.Empty;
     private volatile string _epoch = "";
     private volatile bool _redisUp;
     private volatile byte[] _statusFrame = Frames.Status(false, []);
     private string _statusFingerprint = "";
 
-    public IReadOnlySet<string> Instruments => _instruments;
+    public IReadOnlySet<string> Instruments => _catalog.Set;
+
+    /// <summary>The instruments in ordinal order, as the welcome frame lists them; sorted once per change, not per connection.</summary>
+    public IReadOnlyList<string> SortedInstruments => _catalog.Sorted;
 
     public string Epoch => _epoch;
 
@@ -117,6 +124,8 @@ public sealed partial class MarketFeed(
             var hadEpoch = _epoch.Length > 0;
             _epoch = epoch;
             _positions.Clear();
+            _cursors = [];
+            _readPositions = [];
             if (hadEpoch)
             {
                 LogEpochChanged(logger, epoch);
@@ -131,10 +140,12 @@ public sealed partial class MarketFeed(
             var seqs = await db.HashGetAsync(keys.Sequences, newSymbols.Select(s => (RedisValue)s).ToArray()).ConfigureAwait(false);
             for (var i = 0; i < newSymbols.Length; i++)
             {
-                _positions[newSymbols[i]] = seqs[i].TryParse(out long seq) ? seq : 0;
+                _positions[newSymbols[i]] = new StreamCursor(newSymbols[i], keys.Stream(newSymbols[i]), seqs[i].TryParse(out long seq) ? seq : 0);
             }
 
-            _instruments = _positions.Keys.ToFrozenSet(StringComparer.Ordinal);
+            _cursors = [.. _positions.Values];
+            _readPositions = new StreamPosition[_cursors.Length];
+            _catalog = new InstrumentCatalog(_positions.Keys.ToFrozenSet(StringComparer.Ordinal), [.. _positions.Keys.Order(StringComparer.Ordinal)]);
         }
 
         SetRedisUp(true);
@@ -185,44 +196,60 @@ public sealed partial class MarketFeed(
     /// <summary>Reads every stream once; true when some stream returned a full page (more may be waiting).</summary>
     private async Task<bool> ReadOnceAsync()
     {
-        if (_positions.Count == 0)
+        var cursors = _cursors;
+        if (cursors.Length == 0)
         {
             return false;
         }
 
-        var positions = new StreamPosition[_positions.Count];
-        var i = 0;
-        foreach (var (symbol, seq) in _positions)
+        var positions = _readPositions;
+        for (var i = 0; i < cursors.Length; i++)
         {
-            positions[i++] = new StreamPosition(keys.Stream(symbol), $"{seq}-0");
+            positions[i] = new StreamPosition(cursors[i].Key, cursors[i].Position);
         }
 
         var streams = await redis.GetDatabase().StreamReadAsync(positions, ReadCountPerStream).ConfigureAwait(false);
         var full = false;
         var count = 0;
         long newest = 0;
-        var prefixLength = keys.StreamPrefix.Length;
-        foreach (var stream in streams)
+        var next = 0;
+        try
         {
-            if (stream.Entries.Length == 0)
+            foreach (var stream in streams)
             {
-                continue;
-            }
-
-            var symbol = ((string)stream.Key!)[prefixLength..];
-            full |= stream.Entries.Length == ReadCountPerStream;
-            foreach (var entry in stream.Entries)
-            {
-                if (!TryParse(symbol, entry, out var value))
+                if (stream.Entries.Length == 0)
                 {
                     continue;
                 }
 
-                _positions[symbol] = value.Seq;
-                Dispatch(value);
-                count++;
-                newest = Math.Max(newest, value.Timestamp);
+                var cursor = FindCursor(cursors, ref next, stream.Key);
+                if (cursor is null)
+                {
+                    continue;
+                }
+
+                full |= stream.Entries.Length == ReadCountPerStream;
+                var last = cursor.Seq;
+                foreach (var entry in stream.Entries)
+                {
+                    if (!TryParse(cursor.Symbol, entry, out var value))
+                    {
+                        continue;
+                    }
+
+                    last = value.Seq;
+                    Dispatch(value);
+                    count++;
+                    newest = Math.Max(newest, value.Timestamp);
+                }
+
+                cursor.MoveTo(last);
             }
+        }
+        finally
+        {
+            // Each client whose writer got frames from this read is woken once, now that all of them are queued.
+            _wakes.WakeAll();
         }
 
         if (count > 0)
@@ -233,6 +260,26 @@ public sealed partial class MarketFeed(
         return full;
     }
 
+    /// <summary>
+    /// Redis answers XREAD in the order the streams were asked for (skipping those without news), so a forward walk
+    /// finds each stream's cursor without turning its key into a string; a key not found that way is looked up.
+    /// </summary>
+    private StreamCursor? FindCursor(StreamCursor[] cursors, ref int next, RedisKey key)
+    {
+        for (var i = next; i < cursors.Length; i++)
+        {
+            if (cursors[i].Key == key)
+            {
+                next = i + 1;
+                return cursors[i];
+            }
+        }
+
+        var name = (string?)key;
+        return name is not null && name.StartsWith(keys.StreamPrefix, StringComparison.Ordinal)
+            && _positions.TryGetValue(name[keys.StreamPrefix.Length..], out var cursor) ? cursor : null;
+    }
+
     private void Dispatch(in LatestValue value)
     {
         var subscribers = index.Get(value.Symbol);
@@ -241,10 +288,10 @@ public sealed partial class MarketFeed(
             return;
         }
 
-        var frame = new OutboundFrame(value.Symbol, value.Seq, Frames.MarketData("update", value), value.Timestamp);
+        var frame = new OutboundFrame(value.Symbol, value.Seq, Frames.MarketData("update", value), value.Timestamp, time.GetTimestamp());
         foreach (var subscription in subscribers)
         {
-            subscription.Owner.DeliverLive(subscription, frame);
+            subscription.Owner.DeliverLive(subscription, frame, _wakes);
         }
     }
 
@@ -287,4 +334,31 @@ public sealed partial class MarketFeed(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis history epoch changed to {Epoch}; clients will reconnect and resync")]
     private static partial void LogEpochChanged(ILogger logger, string epoch);
+
+    /// <summary>Read position of one instrument's stream; key and id are kept, not rebuilt for every XREAD.</summary>
+    private sealed class StreamCursor(string symbol, RedisKey key, long seq)
+    {
+        public string Symbol { get; } = symbol;
+
+        public RedisKey Key { get; } = key;
+
+        public long Seq { get; private set; } = seq;
+
+        public RedisValue Position { get; private set; } = $"{seq}-0";
+
+        public void MoveTo(long seq)
+        {
+            if (seq != Seq)
+            {
+                Seq = seq;
+                Position = $"{seq}-0";
+            }
+        }
+    }
+
+    /// <summary>The instrument set and its sorted list, published together so readers never see one without the other.</summary>
+    private sealed record InstrumentCatalog(FrozenSet<string> Set, string[] Sorted)
+    {
+        public static readonly InstrumentCatalog Empty = new(FrozenSet<string>.Empty, []);
+    }
 }

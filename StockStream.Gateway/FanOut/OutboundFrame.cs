@@ -3,7 +3,11 @@ namespace StockStream.Gateway.FanOut;
 /// <summary>A serialised frame queued for one client; <see cref="Payload"/> is shared between clients.</summary>
 /// <param name="Symbol">Set for live market data (conflatable); null for control frames.</param>
 /// <param name="SourceTimestamp">Epoch ms of the source event, for delivery latency; 0 when not market data.</param>
-public readonly record struct OutboundFrame(string? Symbol, long Seq, byte[] Payload, long SourceTimestamp)
+/// <param name="ReadAt">
+/// <see cref="TimeProvider.GetTimestamp"/> when the gateway read the update (stamped once per update, not per client), for
+/// the queue-age bound; 0 when unknown.
+/// </param>
+public readonly record struct OutboundFrame(string? Symbol, long Seq, byte[] Payload, long SourceTimestamp, long ReadAt = 0)
 {
     public static OutboundFrame Control(byte[] payload) => new(null, 0, payload, 0);
 }
