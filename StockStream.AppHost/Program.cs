@@ -64,7 +64,7 @@ await using (system)
     }
     catch (OperationCanceledException)
     {
-        view.Info("Stopping in reverse order: web, gateways, ingestor, then Redis…");
+        view.Info(options.Monitoring ? "Stopping in reverse order: monitoring, web, gateways, ingestor, then Redis…" : "Stopping in reverse order: web, gateways, ingestor, then Redis…");
     }
 }
 
