@@ -43,7 +43,13 @@ public sealed class MonitoringResources
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(settings);
-        var resources = new MonitoringResources(Path.Combine(settings.RepoRoot, "monitoring"), probeToken, webhookUrl, controlPlanePort);
+        var folder = Path.Combine(settings.RepoRoot, "monitoring");
+        if (!File.Exists(Path.Combine(folder, "prometheus", "prometheus.yml")))
+        {
+            throw new PrerequisiteMissingException($"{folder} holds no monitoring configs (prometheus/prometheus.yml): run the AppHost from a StockStream checkout.");
+        }
+
+        var resources = new MonitoringResources(folder, probeToken, webhookUrl, controlPlanePort);
         // Exporter and Alertmanager first, so Prometheus finds them on its first round.
         resources.AddTool(model, settings, Blackbox, "prometheus-blackbox-exporter", "prometheus-blackbox-exporter", "/-/healthy", waitFor, plan => plan.Blackbox);
         resources.AddTool(model, settings, Alertmanager, "prometheus-alertmanager", "prometheus-alertmanager", "/-/ready", waitFor, plan => plan.Alertmanager);

@@ -86,6 +86,19 @@ public sealed class AppHostTests
     }
 
     [Fact]
+    public async Task Monitoring_without_its_configs_says_so_before_anything_starts()
+    {
+        var options = Small();
+        options.Monitoring = true;
+        var settings = new AppHostSettings { RepoRoot = Directory.CreateTempSubdirectory("stockstream-no-monitoring-").FullName };
+
+        var error = await Assert.ThrowsAsync<PrerequisiteMissingException>(() => StockStreamSystem.StartAsync(options, settings));
+
+        Assert.Contains("holds no monitoring configs", error.Message);
+        Assert.False(Directory.Exists(settings.RunDirectory), "nothing was started");
+    }
+
+    [Fact]
     public async Task Two_apphosts_on_one_machine_do_not_collide()
     {
         var starting = new[] { StockStreamSystem.StartAsync(Small()), StockStreamSystem.StartAsync(Small()) };
