@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using StockStream.AppHost.Remediation;
 
 namespace StockStream.AppHost;
 
@@ -44,6 +45,19 @@ public sealed class AppHostOptions
     /// <summary>Do not echo the services' own log lines.</summary>
     public bool Quiet { get; set; }
 
+    /// <summary>Limits on automatic restarts by the remediation webhook (<c>AppHost:Remediation:Cooldown</c>, …).</summary>
+    public RemediationOptions Remediation { get; set; } = new();
+
     /// <summary>Extra settings per resource (e.g. <c>gateway</c> → <c>Gateway__HeartbeatInterval</c>), for tests and tuning.</summary>
     public Dictionary<string, Dictionary<string, string>> Environment { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>One line naming every bad switch or setting, or null when all are valid.</summary>
+    public static string? Validate(AppHostOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<ValidationResult>();
+        Validator.TryValidateObject(options, new ValidationContext(options), errors, validateAllProperties: true);
+        Validator.TryValidateObject(options.Remediation, new ValidationContext(options.Remediation), errors, validateAllProperties: true);
+        return errors.Count == 0 ? null : "Invalid AppHost settings: " + string.Join("; ", errors.Select(e => e.ErrorMessage));
+    }
 }

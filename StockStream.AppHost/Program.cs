@@ -11,6 +11,11 @@ var configuration = new ConfigurationBuilder()
     .Build();
 var options = configuration.GetSection(AppHostOptions.Section).Get<AppHostOptions>() ?? new AppHostOptions();
 var view = new ConsoleView(options.Quiet);
+if (AppHostOptions.Validate(options) is { } invalid)
+{
+    view.Error(invalid);
+    return 2;
+}
 
 using var shutdown = new CancellationTokenSource();
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; shutdown.Cancel(); });

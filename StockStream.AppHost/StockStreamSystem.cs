@@ -62,7 +62,7 @@ public sealed class StockStreamSystem : IAsyncDisposable
         var app = DistributedApplication.Create(model, settings, logger);
         monitoring?.App = app;
         var token = DevelopmentTokens.Create(signingKey, "developer", TimeSpan.FromHours(12));
-        var controlPlane = await ControlPlane.StartAsync(app, port, () => token, logger, cancellationToken).ConfigureAwait(false);
+        var controlPlane = await ControlPlane.StartAsync(app, port, () => token, logger, options.Remediation, cancellationToken).ConfigureAwait(false);
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -44,7 +44,7 @@ public sealed class ControlPlane : IAsyncDisposable
     }
 
     public static async Task<ControlPlane> StartAsync(DistributedApplication system, int port, Func<string> token, ILogger logger,
-        CancellationToken cancellationToken)
+        RemediationOptions remediation, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -55,7 +55,13 @@ public sealed class ControlPlane : IAsyncDisposable
         builder.Services.AddSingleton(system);
         builder.Services.AddSingleton<IResourceController>(system);
         builder.Services.AddSingleton<AppHostMetrics>();
-        builder.Services.AddRemediation();
+        builder.Services.AddRemediation(options =>
+        {
+            options.Cooldown = remediation.Cooldown;
+            options.MaxRestartsPerResourcePerHour = remediation.MaxRestartsPerResourcePerHour;
+            options.MaxRestartsPerHour = remediation.MaxRestartsPerHour;
+            options.QueueCapacity = remediation.QueueCapacity;
+        });
         var app = builder.Build();
         app.MapDefaultEndpoints();
         app.MapStatusPage(system, token);

@@ -99,6 +99,20 @@ public sealed class AppHostTests
     }
 
     [Fact]
+    public void Bad_switches_and_remediation_limits_are_named_in_one_line()
+    {
+        var options = new AppHostOptions { GatewayReplicas = 0, Remediation = { Cooldown = TimeSpan.FromHours(5) } };
+
+        var error = AppHostOptions.Validate(options);
+
+        Assert.NotNull(error);
+        Assert.Contains("GatewayReplicas", error);
+        Assert.Contains("Cooldown", error);
+        Assert.DoesNotContain('\n', error);
+        Assert.Null(AppHostOptions.Validate(new AppHostOptions()));
+    }
+
+    [Fact]
     public async Task Two_apphosts_on_one_machine_do_not_collide()
     {
         var starting = new[] { StockStreamSystem.StartAsync(Small()), StockStreamSystem.StartAsync(Small()) };
