@@ -55,13 +55,7 @@ public sealed class ControlPlane : IAsyncDisposable
         builder.Services.AddSingleton(system);
         builder.Services.AddSingleton<IResourceController>(system);
         builder.Services.AddSingleton<AppHostMetrics>();
-        builder.Services.AddRemediation(options =>
-        {
-            options.Cooldown = remediation.Cooldown;
-            options.MaxRestartsPerResourcePerHour = remediation.MaxRestartsPerResourcePerHour;
-            options.MaxRestartsPerHour = remediation.MaxRestartsPerHour;
-            options.QueueCapacity = remediation.QueueCapacity;
-        });
+        builder.Services.AddRemediation(remediation);
         var app = builder.Build();
         app.MapDefaultEndpoints();
         app.MapStatusPage(system, token);

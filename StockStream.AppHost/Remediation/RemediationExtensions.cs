@@ -18,6 +18,13 @@ public static class RemediationExtensions
     {
         var options = new RemediationOptions();
         configure?.Invoke(options);
+        return services.AddRemediation(options);
+    }
+
+    /// <summary>The same with limits already bound from configuration (the AppHost's <c>AppHost:Remediation</c>).</summary>
+    public static IServiceCollection AddRemediation(this IServiceCollection services, RemediationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
         System.ComponentModel.DataAnnotations.Validator.ValidateObject(options, new(options), validateAllProperties: true);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(options);
