@@ -8,7 +8,7 @@ public sealed class AppHostOptions
 {
     public const string Section = "AppHost";
 
-    /// <summary>Command-line switches → configuration keys.</summary>
+    /// <summary>Short command-line switches → configuration keys (<c>--gateways 3</c> is <c>AppHost:GatewayReplicas=3</c>).</summary>
     public static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.Ordinal)
     {
         ["--gateways"] = $"{Section}:{nameof(GatewayReplicas)}",
@@ -16,10 +16,8 @@ public sealed class AppHostOptions
         ["--tickers"] = $"{Section}:{nameof(Tickers)}",
         ["--coingecko-url"] = $"{Section}:{nameof(CoinGeckoBaseUrl)}",
         ["--monitoring"] = $"{Section}:{nameof(Monitoring)}",
-        ["--redis"] = "ConnectionStrings:redis",
-        ["--dashboard-port"] = $"{Section}:{nameof(DashboardPort)}",
         ["--web"] = $"{Section}:{nameof(Web)}",
-        ["--quiet"] = $"{Section}:{nameof(Quiet)}",
+        ["--redis"] = "ConnectionStrings:redis",
     };
 
     [Range(1, 16)]
@@ -33,23 +31,14 @@ public sealed class AppHostOptions
     public bool Web { get; set; } = true;
 
     /// <summary>CoinGecko base URL; null keeps the ingestor's default (the real API, unreachable offline).</summary>
+    [Url]
     public string? CoinGeckoBaseUrl { get; set; }
 
-    /// <summary>Start Prometheus, the blackbox exporter and Alertmanager from their Debian binaries.</summary>
+    /// <summary>Also run Prometheus, the blackbox exporter and Alertmanager (Debian binaries) with the remediation webhook.</summary>
     public bool Monitoring { get; set; }
-
-    /// <summary>Status page port; 0 picks a free one.</summary>
-    [Range(0, 65535)]
-    public int DashboardPort { get; set; } = 18888;
-
-    /// <summary>Do not echo the services' own log lines.</summary>
-    public bool Quiet { get; set; }
 
     /// <summary>Limits on automatic restarts by the remediation webhook (<c>AppHost:Remediation:Cooldown</c>, …).</summary>
     public RemediationOptions Remediation { get; set; } = new();
-
-    /// <summary>Extra settings per resource (e.g. <c>gateway</c> → <c>Gateway__HeartbeatInterval</c>), for tests and tuning.</summary>
-    public Dictionary<string, Dictionary<string, string>> Environment { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>One line naming every bad switch or setting, or null when all are valid.</summary>
     public static string? Validate(AppHostOptions options)
@@ -61,3 +50,6 @@ public sealed class AppHostOptions
         return errors.Count == 0 ? null : "Invalid AppHost settings: " + string.Join("; ", errors.Select(e => e.ErrorMessage));
     }
 }
+
+/// <summary>A setting or a tool the AppHost cannot run without; its message is the one line the user sees.</summary>
+public sealed class AppHostSetupException(string message) : DistributedApplicationException(message);

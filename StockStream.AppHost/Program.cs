@@ -1,77 +1,82 @@
-using System.Runtime.InteropServices;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 using StockStream.AppHost;
-using StockStream.AppHost.Dashboard;
-using StockStream.AppHost.Hosting;
+using StockStream.AppHost.Gateway;
+using StockStream.AppHost.Monitoring;
+using StockStream.AppHost.Redis;
+using StockStream.AppHost.Supervision;
 
-// Our stand-in for an Aspire AppHost (its packages are not available here): same model, same variable names.
-var configuration = new ConfigurationBuilder()
-    .AddJsonFile("appsettings.json", optional: true)
-    .AddEnvironmentVariables()
-    .AddCommandLine(args, AppHostOptions.SwitchMappings)
-    .Build();
-var options = configuration.GetSection(AppHostOptions.Section).Get<AppHostOptions>() ?? new AppHostOptions();
-var view = new ConsoleView(options.Quiet);
-if (AppHostOptions.Validate(options) is { } invalid)
-{
-    view.Error(invalid);
-    return 2;
-}
+var builder = DistributedApplication.CreateBuilder(args);
+builder.Configuration.AddCommandLine(args, AppHostOptions.SwitchMappings);
 
-using var shutdown = new CancellationTokenSource();
-using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; shutdown.Cancel(); });
-using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; shutdown.Cancel(); });
-
-var settings = new AppHostSettings
-{
-    RedisConnectionString = configuration.GetConnectionString("redis"),
-    Output = view.Line,
-    StateChanged = view.Changed,
-};
-
-StockStreamSystem system;
 try
 {
-    view.Info($"Starting StockStream from {settings.RepoRoot} ({settings.Configuration}); run folder {settings.RunDirectory}");
-    system = await StockStreamSystem.StartAsync(options, settings, new ConsoleLogger(view), shutdown.Token);
+    var options = builder.Configuration.GetSection(AppHostOptions.Section).Get<AppHostOptions>() ?? new AppHostOptions();
+    if (AppHostOptions.Validate(options) is { } invalid)
+    {
+        throw new AppHostSetupException(invalid);
+    }
+
+    var redis = builder.AddStockStreamRedis(StockStreamResources.Redis);
+
+    // A fresh key per run unless one is configured: tokens from one run do not open another.
+    var signingKeyValue = builder.Configuration[$"Parameters:{StockStreamResources.SigningKey}"] is { Length: > 0 } configured
+        ? configured
+        : DevelopmentTokens.NewSigningKey();
+    var signingKey = builder.ExecutionContext.IsPublishMode
+        ? builder.AddParameter(StockStreamResources.SigningKey, secret: true)
+        : builder.AddParameter(StockStreamResources.SigningKey, signingKeyValue, secret: true);
+
+    var ingestor = builder.AddProject<Projects.StockStream_Ingestor>(StockStreamResources.Ingestor)
+        .WithReference(redis)
+        .WaitForRedis(redis)
+        .WithReplicas(options.IngestorReplicas)
+        .WithEnvironment("Tickers__Enabled", options.Tickers ? "true" : "false")
+        .WithHttpHealthCheck("/health")
+        .WithRestartPolicy();
+    if (options.CoinGeckoBaseUrl is { Length: > 0 } coinGecko)
+    {
+        ingestor.WithEnvironment("CoinGecko__BaseUrl", coinGecko);
+    }
+
+    var gateway = builder.AddProject<Projects.StockStream_Gateway>(StockStreamResources.Gateway)
+        .WithReference(redis)
+        .WaitFor(ingestor)
+        .WithReplicas(options.GatewayReplicas)
+        .WithEnvironment("Auth__SigningKey", signingKey)
+        .WithExternalHttpEndpoints()
+        .WithHttpHealthCheck("/health")
+        .WithWebSocketUrl()
+        .WithDevelopmentTokenCommand(signingKey)
+        .WithRestartPolicy();
+    if (builder.ExecutionContext.IsRunMode)
+    {
+        gateway.WithEnvironment("Faults__Enabled", "true").WithFaultCommands();
+    }
+
+    if (options.Web)
+    {
+        builder.AddProject<Projects.StockStream_Web>(StockStreamResources.Web)
+            .WithReference(gateway)
+            .WaitFor(gateway)
+            .WithEnvironment("Auth__SigningKey", signingKey)
+            .WithExternalHttpEndpoints()
+            .WithHttpHealthCheck("/health")
+            .WithUrlForEndpoint("http", url => url.DisplayText = "Team screen")
+            .WithRestartPolicy();
+    }
+
+    if (options.Monitoring && builder.ExecutionContext.IsRunMode)
+    {
+        builder.AddMonitoring(signingKeyValue, options.Remediation);
+    }
+
+    builder.Build().Run();
+    return 0;
 }
-catch (PrerequisiteMissingException ex)
+catch (AppHostSetupException ex)
 {
-    view.Error(ex.Message);
+    // One sentence, no stack trace: a missing tool or a bad switch is the user's to fix.
+    await Console.Error.WriteLineAsync(ex.Message);
     return 2;
 }
-catch (OperationCanceledException)
-{
-    return 130;
-}
-catch (InvalidOperationException ex)
-{
-    view.Error(ex.Message);
-    return 1;
-}
-
-await using (system)
-{
-    var token = system.CreateToken("developer");
-    var gateway = system.GatewayWebSocket();
-    view.Table(system.App.Snapshot(),
-    [
-        ("dashboard", system.ControlPlaneUrl.ToString()),
-        ("gateway ws", gateway.ToString()),
-        ("team screen", options.Web ? system.App.GetEndpoint(StockStreamModel.Web + "-0").ToString() : "(disabled)"),
-        ("token", token),
-        ("try it", $"websocat -H 'Authorization: Bearer <token>' {gateway}  then send {{\"type\":\"subscribe\",\"id\":1,\"symbols\":[\"AAPL\"]}}"),
-    ]);
-    view.Info("Ready. Ctrl+C stops everything.");
-
-    try
-    {
-        await Task.Delay(Timeout.Infinite, shutdown.Token);
-    }
-    catch (OperationCanceledException)
-    {
-        view.Info(options.Monitoring ? "Stopping in reverse order: monitoring, web, gateways, ingestor, then Redis…" : "Stopping in reverse order: web, gateways, ingestor, then Redis…");
-    }
-}
-
-view.Info("Stopped; no process left behind.");
-return 0;

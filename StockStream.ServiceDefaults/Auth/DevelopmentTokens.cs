@@ -15,6 +15,9 @@ public static class DevelopmentTokens
     public const string DefaultAudience = "stockstream";
     public const string ReadScope = "marketdata:read";
 
+    /// <summary>A fresh random development key (384 bits, base64): a new one per AppHost run, so old tokens stop working.</summary>
+    public static string NewSigningKey() => Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48));
+
     public static SymmetricSecurityKey Key(string signingKey) => new(Encoding.UTF8.GetBytes(signingKey));
 
     public static string Create(
