@@ -1,126 +1,127 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using StockStream.AppHost;
-using StockStream.AppHost.Hosting;
+using StockStream.AppHost.Supervision;
 using StockStream.Tests.Infrastructure;
 
 namespace StockStream.Tests.AppHost;
 
-/// <summary>The orchestrator itself: order, supervision, clean shutdown, isolation, prerequisites.</summary>
+/// <summary>The Aspire model itself and our extensions to it: waits, references, the restart policy, the commands.</summary>
 public sealed class AppHostTests
 {
-    private static AppHostOptions Small() => SystemFixture.TestOptions(gateways: 1);
+    private static SystemOptions Small() => SystemFixture.TestOptions(gateways: 1);
 
     [Fact]
-    public async Task Resources_start_only_after_what_they_wait_for_is_healthy_and_stop_leaving_no_process()
+    public async Task The_model_wires_redis_ingestor_gateway_and_web_the_aspire_way()
     {
-        var firstRunning = new ConcurrentDictionary<string, long>();
-        var firstStarting = new ConcurrentDictionary<string, long>();
-        var settings = new AppHostSettings
+        await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.StockStream_AppHost>(
+            ["AppHost:GatewayReplicas=3", "AppHost:Web=true"]);
+        var resources = builder.Resources.ToDictionary(r => r.Name);
+
+        Assert.IsType<RedisServerResource>(resources[StockStreamResources.Redis]);
+        Assert.True(resources[StockStreamResources.SigningKey] is ParameterResource { Secret: true }, "the signing key is a secret parameter");
+        var ingestor = (ProjectResource)resources[StockStreamResources.Ingestor];
+        var gateway = (ProjectResource)resources[StockStreamResources.Gateway];
+        var web = (ProjectResource)resources[StockStreamResources.Web];
+        Assert.Equal(3, gateway.GetReplicaCount());
+        Assert.Contains(ingestor.Annotations.OfType<WaitAnnotation>(), w => w.Resource.Name == StockStreamResources.Redis);
+        Assert.Contains(gateway.Annotations.OfType<WaitAnnotation>(), w => w.Resource.Name == StockStreamResources.Ingestor);
+        Assert.Contains(web.Annotations.OfType<WaitAnnotation>(), w => w.Resource.Name == StockStreamResources.Gateway);
+        foreach (var project in new[] { ingestor, gateway, web })
         {
-            StateChanged = instance =>
-            {
-                var now = Stopwatch.GetTimestamp();
-                if (instance.State == ResourceState.Starting)
-                {
-                    firstStarting.TryAdd(instance.Name, now);
-                }
-                else if (instance.State == ResourceState.Running)
-                {
-                    firstRunning.TryAdd(instance.Name, now);
-                }
-            },
-        };
+            Assert.True(project.TryGetLastAnnotation<RestartPolicyAnnotation>(out _), $"{project.Name} has a restart policy");
+            Assert.Contains(project.Annotations.OfType<HealthCheckAnnotation>(), _ => true);
+        }
 
-        var system = await StockStreamSystem.StartAsync(Small(), settings);
-        var pids = system.App.Snapshot().Select(r => r.Pid).OfType<int>().ToList();
-        await system.DisposeAsync();
-
-        Assert.True(firstRunning["redis"] < firstStarting["ingestor-0"], "ingestor started before Redis was healthy");
-        Assert.True(firstRunning["ingestor-0"] < firstStarting["gateway-0"], "gateway started before the ingestor was healthy");
-        Assert.Equal(3, pids.Count);
-        await Eventually.TrueAsync(() => pids.All(pid => !IsAlive(pid)), TimeSpan.FromSeconds(5), "every child process has exited");
+        Assert.Contains(gateway.Annotations.OfType<ResourceCommandAnnotation>(), c => c.Name == "dev-token");
+        Assert.Contains(gateway.Annotations.OfType<ResourceCommandAnnotation>(), c => c.Name == "fault-reject-websockets");
+        Assert.All(new[] { gateway, web }, p => Assert.Contains(p.Annotations.OfType<EndpointAnnotation>(), e => e.IsExternal));
     }
 
     [Fact]
-    public async Task Killed_service_is_restarted_and_counted()
+    public async Task A_killed_replica_is_started_again_and_counted_and_a_stopped_one_stays_stopped()
     {
-        await using var system = await StockStreamSystem.StartAsync(Small());
-        var before = system.App.Instance("gateway-0").Process!.Id;
+        await using var system = await StockStreamSystem.StartAsync(SystemFixture.TestOptions(gateways: 2));
+        var before = system.Replica("gateway-0");
 
-        system.App.Kill("gateway-0");
+        system.Kill("gateway-0");
 
         await Eventually.TrueAsync(
-            () => system.App.Instance("gateway-0") is { Restarts: 1, State: ResourceState.Running, Process: { } p } && p.Id != before,
-            TimeSpan.FromSeconds(30), "gateway-0 is running again in a new process with one restart counted");
-        await using var client = await TestClient.ConnectAsync(system.GatewayWebSocket("gateway-0"), system.CreateToken());
+            () => system.Replica("gateway-0") is { IsRunning: true, Restarts: 1, ProcessId: { } pid } && pid != before.ProcessId,
+            TimeSpan.FromSeconds(60), "gateway-0 runs again in a new process with one restart counted", () => system.Replica("gateway-0").ToString());
+        await Eventually.TrueAsync(async () =>
+        {
+            await using var client = await TestClient.ConnectAsync(system.GatewayWebSocket("gateway-0"), system.CreateToken());
+            return (await client.WaitForTypeAsync("welcome")).GetProperty("type").GetString() == "welcome";
+        }, TimeSpan.FromSeconds(30), "the restarted gateway-0 accepts clients");
+
+        // A stop asked for (the dashboard's Stop button) is not a crash: the policy leaves it alone.
+        await system.StopAsync("gateway-1");
+        await Eventually.TrueAsync(() => system.Replica("gateway-1").State is "Exited" or "Finished", TimeSpan.FromSeconds(30), "gateway-1 stopped");
+        await Task.Delay(TimeSpan.FromSeconds(3)); // longer than the policy's first back-off (1 s): proves a non-event
+        Assert.False(system.Replica("gateway-1").IsRunning, "a replica stopped on purpose was started again");
+        Assert.Equal(0, system.Replica("gateway-1").Restarts);
+    }
+
+    [Fact]
+    public async Task The_dashboard_command_mints_a_development_token_that_opens_the_gateway()
+    {
+        await using var system = await StockStreamSystem.StartAsync(Small());
+
+        var result = await system.ExecuteAsync("gateway-0", "dev-token");
+
+        var token = result.Data?.Value ?? throw new InvalidOperationException("no token in the command's result");
+        await using var client = await TestClient.ConnectAsync(system.GatewayWebSocket(), token);
         await client.WaitForTypeAsync("welcome");
     }
 
     [Fact]
-    public async Task Missing_redis_server_gives_one_clear_sentence()
+    public async Task Missing_redis_server_gives_one_clear_sentence_and_exit_code_2()
     {
-        var settings = new AppHostSettings { FindExecutable = _ => null };
+        var (exitCode, output) = await AppHostProcess.RunToEndAsync([], PathWith());
 
-        var error = await Assert.ThrowsAsync<PrerequisiteMissingException>(() => StockStreamSystem.StartAsync(Small(), settings));
-
-        Assert.Contains("redis-server was not found", error.Message);
-        Assert.Contains("apt-get install -y redis-server", error.Message);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("redis-server was not found", output);
+        Assert.Contains("apt-get install -y redis-server", output);
+        Assert.DoesNotContain("   at ", output); // no stack trace
     }
 
     [Theory]
-    [InlineData("prometheus", "prometheus")]
-    [InlineData("prometheus-blackbox-exporter", "prometheus-blackbox-exporter")]
-    [InlineData("prometheus-alertmanager", "prometheus-alertmanager")]
-    public async Task Missing_monitoring_tool_names_its_debian_package_before_anything_starts(string binary, string package)
+    [InlineData("prometheus")]
+    [InlineData("prometheus-blackbox-exporter")]
+    [InlineData("prometheus-alertmanager")]
+    public async Task Missing_monitoring_tool_names_its_debian_package_before_anything_starts(string binary)
     {
-        var options = Small();
-        options.Monitoring = true;
-        var settings = new AppHostSettings { FindExecutable = name => name == binary ? null : ProcessLauncher.FindOnPath(name) };
+        var others = new[] { "redis-server", "prometheus", "prometheus-blackbox-exporter", "prometheus-alertmanager" }.Where(b => b != binary);
 
-        var error = await Assert.ThrowsAsync<PrerequisiteMissingException>(() => StockStreamSystem.StartAsync(options, settings));
+        var (exitCode, output) = await AppHostProcess.RunToEndAsync(["--monitoring", "true"], PathWith([.. others]));
 
-        Assert.Contains($"{binary} was not found", error.Message);
-        Assert.Contains($"apt-get install -y {package}", error.Message);
-        Assert.False(Directory.Exists(settings.RunDirectory), "nothing was started");
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"{binary} was not found", output);
+        Assert.Contains($"apt-get install -y {binary}", output);
+        Assert.DoesNotContain("   at ", output);
     }
 
     [Fact]
-    public async Task Monitoring_without_its_configs_says_so_before_anything_starts()
+    public async Task Bad_switches_and_remediation_limits_are_named_in_one_line_with_exit_code_2()
     {
-        var options = Small();
-        options.Monitoring = true;
-        var settings = new AppHostSettings { RepoRoot = Directory.CreateTempSubdirectory("stockstream-no-monitoring-").FullName };
+        var (exitCode, output) = await AppHostProcess.RunToEndAsync(["--gateways", "0", "AppHost:Remediation:Cooldown=05:00:00"]);
 
-        var error = await Assert.ThrowsAsync<PrerequisiteMissingException>(() => StockStreamSystem.StartAsync(options, settings));
-
-        Assert.Contains("holds no monitoring configs", error.Message);
-        Assert.False(Directory.Exists(settings.RunDirectory), "nothing was started");
-    }
-
-    [Fact]
-    public void Bad_switches_and_remediation_limits_are_named_in_one_line()
-    {
-        var options = new AppHostOptions { GatewayReplicas = 0, Remediation = { Cooldown = TimeSpan.FromHours(5) } };
-
-        var error = AppHostOptions.Validate(options);
-
-        Assert.NotNull(error);
-        Assert.Contains("GatewayReplicas", error);
-        Assert.Contains("Cooldown", error);
-        Assert.DoesNotContain('\n', error);
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.Contains("Invalid AppHost settings", StringComparison.Ordinal));
+        Assert.Contains("GatewayReplicas", line);
+        Assert.Contains("Cooldown", line);
         Assert.Null(AppHostOptions.Validate(new AppHostOptions()));
     }
 
     [Fact]
     public async Task Two_apphosts_on_one_machine_do_not_collide()
     {
-        var starting = new[] { StockStreamSystem.StartAsync(Small()), StockStreamSystem.StartAsync(Small()) };
-        var systems = await Task.WhenAll(starting);
+        var systems = await Task.WhenAll(StockStreamSystem.StartAsync(Small()), StockStreamSystem.StartAsync(Small()));
         try
         {
-            Assert.NotEqual(systems[0].App.RedisConnectionString, systems[1].App.RedisConnectionString);
-            Assert.NotEqual(systems[0].App.Settings.RunDirectory, systems[1].App.Settings.RunDirectory);
+            Assert.NotEqual(await systems[0].App.GetConnectionStringAsync("redis"), await systems[1].App.GetConnectionStringAsync("redis"));
             foreach (var system in systems)
             {
                 await using var client = await TestClient.ConnectAsync(system.GatewayWebSocket(), system.CreateToken());
@@ -137,99 +138,17 @@ public sealed class AppHostTests
         }
     }
 
-    [Fact]
-    public async Task Children_do_not_outlive_a_killed_apphost()
+    /// <summary>A PATH holding dotnet and only the named tools (each linked into a private folder).</summary>
+    private static Dictionary<string, string> PathWith(params string[] tools)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "StockStream.AppHost.dll");
-        var info = new ProcessStartInfo("dotnet", [dll, "--quiet", "true", "--web", "false", "--gateways", "1", "--dashboard-port", "0"])
+        var folder = Directory.CreateTempSubdirectory("stockstream-path-").FullName;
+        foreach (var tool in tools.Append("setsid"))
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = RepoPaths.Root,
-        };
-        using var apphost = Process.Start(info)!;
-        var ready = new TaskCompletionSource();
-        var output = new ConcurrentQueue<string>();
-        apphost.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-
-            output.Enqueue(e.Data);
-            if (e.Data.Contains("Ready.", StringComparison.Ordinal))
-            {
-                ready.TrySetResult();
-            }
-        };
-        apphost.BeginOutputReadLine();
-        apphost.BeginErrorReadLine();
-        try
-        {
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        }
-        catch (TimeoutException)
-        {
-            apphost.Kill(entireProcessTree: true);
-            throw new TimeoutException("AppHost did not report Ready:\n" + string.Join('\n', output));
+            var target = Command.FindOnPath(tool) ?? throw new InvalidOperationException($"{tool} is not installed (scripts/setup.sh installs it).");
+            File.CreateSymbolicLink(Path.Combine(folder, tool), target);
         }
 
-        var children = Descendants(apphost.Id);
-        Assert.True(children.Count >= 3, $"expected redis, ingestor and gateway children, found {children.Count}");
-
-        apphost.Kill(); // SIGKILL: no chance to clean up; the kernel must take the children down.
-
-        await Eventually.TrueAsync(() => children.All(pid => !IsAlive(pid)), TimeSpan.FromSeconds(10), "every child died with the AppHost");
-    }
-
-    private static List<int> Descendants(int root)
-    {
-        var parents = new Dictionary<int, int>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(directory), out var pid))
-            {
-                try
-                {
-                    var stat = File.ReadAllText(Path.Combine(directory, "stat"));
-                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                    parents[pid] = int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
-                }
-                catch (IOException)
-                {
-                    // Exited meanwhile.
-                }
-            }
-        }
-
-        var result = new List<int>();
-        var frontier = new Queue<int>([root]);
-        while (frontier.TryDequeue(out var parent))
-        {
-            foreach (var (pid, ppid) in parents)
-            {
-                if (ppid == parent)
-                {
-                    result.Add(pid);
-                    frontier.Enqueue(pid);
-                }
-            }
-        }
-
-        return result;
-    }
-
-    private static bool IsAlive(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return !stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
-        }
-        catch (IOException)
-        {
-            return false;
-        }
+        var dotnet = Path.GetDirectoryName(Command.FindOnPath("dotnet")!)!;
+        return new Dictionary<string, string> { ["PATH"] = $"{folder}{Path.PathSeparator}{dotnet}" };
     }
 }

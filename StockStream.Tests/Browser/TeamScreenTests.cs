@@ -26,7 +26,7 @@ public sealed class TeamScreenTests
         await using var system = await StockStreamSystem.StartAsync(options);
         await using var browser = await Infrastructure.Browser.LaunchAsync();
         var page = await browser.NewPageAsync();
-        await page.GotoAsync(system.App.GetEndpoint("web-0").ToString());
+        await page.GotoAsync(system.Endpoint("web-0").ToString());
 
         var price = page.Locator("[data-symbol=\"AAPL\"] [data-testid=\"price\"]").First;
         await Assertions.Expect(price).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"\d"), new() { Timeout = (float)Patience.TotalMilliseconds });
@@ -39,14 +39,14 @@ public sealed class TeamScreenTests
         await Assertions.Expect(page.Locator("[data-testid=\"stale-banner\"][data-source=\"coingecko\"]")).ToHaveCountAsync(0);
         await SaveScreenshotAsync(page, "screenshot.png");
 
-        await system.App.StopAsync("ingestor-0");
+        await system.StopAsync("ingestor-0");
 
         var banner = page.Locator("[data-testid=\"stale-banner\"][data-source=\"sim\"]");
         await Assertions.Expect(banner).ToBeVisibleAsync(new() { Timeout = (float)Patience.TotalMilliseconds });
         await Assertions.Expect(page.Locator("[data-symbol=\"AAPL\"].stale, [data-symbol=\"AAPL\"] .stale").First).ToBeVisibleAsync();
         await SaveScreenshotAsync(page, "screenshot-stale.png");
 
-        await system.App.StartAsync("ingestor-0", CancellationToken.None);
+        await system.StartAsync("ingestor-0");
 
         await Assertions.Expect(banner).ToHaveCountAsync(0, new() { Timeout = (float)Patience.TotalMilliseconds });
         var resumed = await price.InnerTextAsync();
@@ -59,16 +59,16 @@ public sealed class TeamScreenTests
         await using var system = await StockStreamSystem.StartAsync(SystemFixture.TestOptions(gateways: 1, web: true));
         await using var browser = await Infrastructure.Browser.LaunchAsync();
         var page = await browser.NewPageAsync();
-        await page.GotoAsync(system.App.GetEndpoint("web-0").ToString());
+        await page.GotoAsync(system.Endpoint("web-0").ToString());
         var state = page.Locator("[data-testid=\"connection-state\"]");
         await Assertions.Expect(state).ToHaveAttributeAsync("data-state", "live", new() { Timeout = (float)Patience.TotalMilliseconds });
 
-        await system.App.StopAsync("gateway-0");
+        await system.StopAsync("gateway-0");
 
         await Assertions.Expect(state).Not.ToHaveAttributeAsync("data-state", "live", new() { Timeout = (float)Patience.TotalMilliseconds });
         await Assertions.Expect(page.Locator("[data-testid=\"stale-banner\"]").First).ToBeVisibleAsync();
 
-        await system.App.StartAsync("gateway-0", CancellationToken.None);
+        await system.StartAsync("gateway-0");
         await Assertions.Expect(state).ToHaveAttributeAsync("data-state", "live", new() { Timeout = (float)Patience.TotalMilliseconds });
     }
 

@@ -1,5 +1,4 @@
 using StockStream.AppHost;
-using StockStream.AppHost.Hosting;
 using StockStream.Tests.Infrastructure;
 
 namespace StockStream.Tests.EndToEnd;
@@ -18,14 +17,14 @@ public sealed class IngestorFailoverTests
         string? leader = null;
         await Eventually.TrueAsync(async () => (leader = await LeaderAsync(system)) is not null, TimeSpan.FromSeconds(10), "one ingestor leads");
         leader ??= "";
-        var killedPid = system.App.Instance(leader).Process!.Id;
-        system.App.Kill(leader);
+        var killedPid = system.Replica(leader).ProcessId!.Value;
+        system.Kill(leader);
 
         // The supervisor restarts the killed instance at once, so it races the standby for the expired lease:
         // either may win (the standby-only takeover is proven at the Redis level in PublishingRedisTests).
         // What matters here is that a live process leads and clients see no gap.
         await Eventually.TrueAsync(
-            async () => await LeaderAsync(system) is { } now && (now != leader || system.App.Instance(leader).Process?.Id is { } pid && pid != killedPid),
+            async () => await LeaderAsync(system) is { } now && (now != leader || system.Replica(leader).ProcessId is { } pid && pid != killedPid),
             TimeSpan.FromSeconds(20),
             "a live ingestor takes over the lease");
         var resumedAfter = client.All.Count;
@@ -41,7 +40,7 @@ public sealed class IngestorFailoverTests
             }
         }
 
-        await Eventually.TrueAsync(() => system.App.Instance(leader).State == ResourceState.Running, TimeSpan.FromSeconds(30), "the killed ingestor is restarted as a standby");
+        await Eventually.TrueAsync(() => system.Replica(leader).IsRunning, TimeSpan.FromSeconds(30), "the killed ingestor is restarted as a standby");
     }
 
     /// <summary>The ingestor whose /health says "leader".</summary>
@@ -52,7 +51,7 @@ public sealed class IngestorFailoverTests
         {
             try
             {
-                var health = await http.GetStringAsync(new Uri(system.App.GetEndpoint(name), "/health"));
+                var health = await http.GetStringAsync(new Uri(system.Endpoint(name), "/health"));
                 if (health.Contains("\"leader\"", StringComparison.Ordinal))
                 {
                     return name;

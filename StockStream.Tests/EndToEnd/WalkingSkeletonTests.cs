@@ -6,7 +6,7 @@ namespace StockStream.Tests.EndToEnd;
 [Collection(SystemCollection.Name)]
 public sealed class WalkingSkeletonTests(SystemFixture fixture)
 {
-    private StockStream.AppHost.StockStreamSystem System => fixture.System;
+    private StockStreamSystem System => fixture.System;
 
     [Theory]
     [InlineData("gateway-0")]
@@ -36,7 +36,7 @@ public sealed class WalkingSkeletonTests(SystemFixture fixture)
     [Fact]
     public async Task Token_with_bad_signature_is_refused_with_401()
     {
-        var forged = Microsoft.Extensions.Hosting.DevelopmentTokens.Create(StockStream.AppHost.StockStreamModel.NewSigningKey(), "mallory", TimeSpan.FromHours(1));
+        var forged = Microsoft.Extensions.Hosting.DevelopmentTokens.Create(Microsoft.Extensions.Hosting.DevelopmentTokens.NewSigningKey(), "mallory", TimeSpan.FromHours(1));
         Assert.Equal(401, await TestClient.RefusedStatusAsync(System.GatewayWebSocket(), forged));
     }
 

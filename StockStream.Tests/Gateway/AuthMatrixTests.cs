@@ -53,7 +53,7 @@ public sealed class AuthMatrixTests(SystemFixture fixture)
     [Fact]
     public async Task Token_signed_with_another_key_is_refused_with_401()
     {
-        var token = DevelopmentTokens.Create(StockStreamModel.NewSigningKey(), "mallory", TimeSpan.FromHours(1));
+        var token = DevelopmentTokens.Create(DevelopmentTokens.NewSigningKey(), "mallory", TimeSpan.FromHours(1));
         Assert.Equal(401, await TestClient.RefusedStatusAsync(Endpoint, token));
     }
 
@@ -121,12 +121,12 @@ public sealed class AuthMatrixTests(SystemFixture fixture)
             await client.WaitForAsync(f => f.Type() == "snapshot", because: "a snapshot for the query-token client");
         }
 
-        var refused = DevelopmentTokens.Create(StockStreamModel.NewSigningKey(), "mallory", TimeSpan.FromHours(1));
+        var refused = DevelopmentTokens.Create(DevelopmentTokens.NewSigningKey(), "mallory", TimeSpan.FromHours(1));
         Assert.Equal(401, await TestClient.RefusedStatusAsync(endpoint, refused, tokenInQuery: true));
         var expired = DevelopmentTokens.Create(System.SigningKey, "late", TimeSpan.FromMinutes(1), now: DateTimeOffset.UtcNow.AddHours(-1));
         Assert.Equal(401, await TestClient.RefusedStatusAsync(endpoint, expired, tokenInQuery: true));
 
-        var output = System.App.RecentOutput("gateway-0");
+        var output = await System.RecentOutputAsync("gateway-0");
         foreach (var secret in new[] { token, refused, expired })
         {
             Assert.DoesNotContain(secret, output, StringComparison.Ordinal);

@@ -18,7 +18,7 @@ public sealed class ConformanceTests(SystemFixture fixture)
 
     private StockStreamSystem System => fixture.System;
 
-    private Task<TestClient> ConnectAsync(string replica = StockStreamModel.Gateway) =>
+    private Task<TestClient> ConnectAsync(string replica = StockStreamResources.Gateway) =>
         TestClient.ConnectAsync(System.GatewayWebSocket(replica), System.CreateToken());
 
     [Fact]

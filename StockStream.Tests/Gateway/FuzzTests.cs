@@ -7,7 +7,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using StockStream.AppHost;
-using StockStream.AppHost.Hosting;
 using StockStream.Tests.Infrastructure;
 using Xunit.Abstractions;
 using static StockStream.Tests.Gateway.GatewayTestKit;
@@ -37,10 +36,10 @@ public sealed class FuzzTests(SystemFixture fixture, ITestOutputHelper output)
     [Fact]
     public async Task Random_and_malformed_frames_never_crash_the_gateway_and_get_only_well_formed_replies()
     {
-        var instance = System.App.Instance(Replica);
+        var instance = System.Replica(Replica);
         var restarts = instance.Restarts;
-        var pid = instance.Process?.Id;
-        Assert.Equal(ResourceState.Running, instance.State);
+        var pid = instance.ProcessId;
+        Assert.True(instance.IsRunning, $"{Replica} is {instance.State}");
 
         await using var observer = await TestClient.ConnectAsync(System.GatewayWebSocket(Replica), System.CreateToken());
         await observer.SubscribeAsync(1, Busy);
@@ -75,10 +74,11 @@ public sealed class FuzzTests(SystemFixture fixture, ITestOutputHelper output)
         Assert.True(during >= Duration.TotalSeconds * 2, $"observer got only {during} updates during {Duration.TotalSeconds} s of fuzzing");
         Assert.Equal(WebSocketState.Open, observer.State);
 
-        Assert.Equal(restarts, instance.Restarts);
-        Assert.Equal(pid, instance.Process?.Id);
-        Assert.Equal(ResourceState.Running, instance.State);
-        Assert.DoesNotContain("unhandled exception", System.App.RecentOutput(Replica), StringComparison.OrdinalIgnoreCase);
+        var after = System.Replica(Replica);
+        Assert.Equal(restarts, after.Restarts);
+        Assert.Equal(pid, after.ProcessId);
+        Assert.True(after.IsRunning, $"{Replica} is {after.State}");
+        Assert.DoesNotContain("unhandled exception", await System.RecentOutputAsync(Replica), StringComparison.OrdinalIgnoreCase);
     }
 
     private async Task FuzzClientAsync(Random random, FuzzReport report)

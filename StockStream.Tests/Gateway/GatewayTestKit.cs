@@ -24,7 +24,7 @@ public static class GatewayTestKit
     /// <summary>Sum of every series of a Prometheus metric on one replica's /metrics (0 when it has no series yet).</summary>
     public static async Task<double> ScrapeAsync(StockStreamSystem system, string replica, string metric)
     {
-        var text = await Http.GetStringAsync(new Uri(system.App.Instance(replica).Url, "/metrics"));
+        var text = await Http.GetStringAsync(new Uri(system.Endpoint(replica), "/metrics"));
         double sum = 0;
         foreach (var line in text.Split('\n'))
         {

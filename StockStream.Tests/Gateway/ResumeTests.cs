@@ -1,6 +1,5 @@
 using System.Text.Json;
 using StockStream.AppHost;
-using StockStream.AppHost.Hosting;
 using StockStream.Tests.Infrastructure;
 using static StockStream.Tests.Gateway.GatewayTestKit;
 
@@ -95,7 +94,7 @@ public sealed class ResumeTests(SystemFixture fixture)
     [Fact]
     public async Task Resume_across_a_killed_replica_keeps_every_sequence_contiguous()
     {
-        var restartsBefore = System.App.Instance("gateway-0").Restarts;
+        var restartsBefore = System.Replica("gateway-0").Restarts;
         await using var watcher = await TestClient.ConnectAsync(System.GatewayWebSocket("gateway-1"), System.CreateToken());
         await watcher.SubscribeAsync(1, Symbols);
 
@@ -108,7 +107,7 @@ public sealed class ResumeTests(SystemFixture fixture)
             await first.WaitForAsync(_ => Seqs(first.All, symbol).Count >= 4, TimeSpan.FromSeconds(30), $"four {symbol} frames");
         }
 
-        System.App.Kill("gateway-0");
+        System.Kill("gateway-0");
         await first.Closed.WaitAsync(TimeSpan.FromSeconds(15));
         var last = new Dictionary<string, long>();
         foreach (var symbol in Symbols)
@@ -135,7 +134,7 @@ public sealed class ResumeTests(SystemFixture fixture)
             AssertContiguous(all[symbol], $"{symbol} across the crash of gateway-0");
         }
 
-        await Eventually.TrueAsync(() => System.App.Instance("gateway-0").State == ResourceState.Running && System.App.Instance("gateway-0").Restarts > restartsBefore,
+        await Eventually.TrueAsync(() => System.Replica("gateway-0").IsRunning && System.Replica("gateway-0").Restarts > restartsBefore,
             TimeSpan.FromSeconds(60), "the killed gateway-0 is restarted and healthy");
     }
 }

@@ -55,7 +55,7 @@ public sealed class SlowClientTests(TunedSystemFixture fixture)
         Assert.Equal(4008, closing.GetProperty("code").GetInt32());
         Assert.Equal("slow_consumer", closing.GetProperty("reason").GetString());
         Assert.Equal((WebSocketCloseStatus)4008, closeStatus);
-        Assert.Contains("closing with 4008", System.App.RecentOutput(replica), StringComparison.Ordinal);
+        Assert.Contains("closing with 4008", await System.RecentOutputAsync(replica), StringComparison.Ordinal);
 
         // The fast client kept every update before, during and after, and is still connected.
         var seen = FastSymbols.ToDictionary(s => s, s => Seqs(fast.All, s).Count);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using StockStream.AppHost;
 using StockStream.Tests.Infrastructure;
 
 namespace StockStream.Tests.Gateway;
@@ -20,7 +19,7 @@ public sealed class TunedSystemFixture : IAsyncLifetime
 
     public StockStreamSystem System => _system ?? throw new InvalidOperationException("The tuned system did not start.");
 
-    public static AppHostOptions Options()
+    public static SystemOptions Options()
     {
         var options = SystemFixture.TestOptions(gateways: 1);
         var ingestor = options.Environment["ingestor"];

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using StackExchange.Redis;
-using StockStream.AppHost.Hosting;
 
 namespace StockStream.Tests.Infrastructure;
 
@@ -32,12 +31,22 @@ public sealed class RedisServer : IAsyncDisposable
 
     public async Task StartProcessAsync()
     {
-        var path = ProcessLauncher.FindOnPath("redis-server")
+        var path = Command.FindOnPath("redis-server")
             ?? throw new InvalidOperationException("redis-server is not installed: `sudo apt-get install -y redis-server` (tests need a real Redis).");
-        _process = await ProcessLauncher.Shared.StartAsync(path,
-            ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _directory,
-             "--appendonly", "yes", "--save", "", "--protected-mode", "no"],
-            new Dictionary<string, string>(), _directory);
+        var info = new ProcessStartInfo(path)
+        {
+            WorkingDirectory = _directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in (string[])["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+                     "--dir", _directory, "--appendonly", "yes", "--save", "", "--protected-mode", "no"])
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        _process = Process.Start(info) ?? throw new InvalidOperationException("redis-server did not start.");
         _process.OutputDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.ErrorDataReceived += (_, _) => { };

@@ -1,10 +1,8 @@
-using StockStream.AppHost;
-
 namespace StockStream.Tests.Infrastructure;
 
 /// <summary>
-/// The whole system started the way the AppHost starts it (Redis, ingestor, two gateways behind the load
-/// balancer, web), shared by a test collection to keep CI fast. Tickers run fast so tests see updates quickly.
+/// The whole system started by the real Aspire AppHost (Redis, ingestor, two gateway replicas behind Aspire's proxy),
+/// shared by a test collection: starting and stopping one takes seconds. Tickers run fast so tests see updates quickly.
 /// </summary>
 public sealed class SystemFixture : IAsyncLifetime
 {
@@ -12,13 +10,11 @@ public sealed class SystemFixture : IAsyncLifetime
 
     public StockStreamSystem System => _system ?? throw new InvalidOperationException("The system did not start.");
 
-    public static AppHostOptions TestOptions(int gateways = 2, int ingestors = 1, bool web = false) => new()
+    public static SystemOptions TestOptions(int gateways = 2, int ingestors = 1, bool web = false) => new()
     {
         GatewayReplicas = gateways,
         IngestorReplicas = ingestors,
         Web = web,
-        Quiet = true,
-        DashboardPort = 0,
         Environment =
         {
             ["ingestor"] = new()

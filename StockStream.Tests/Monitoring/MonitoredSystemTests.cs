@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using StockStream.AppHost;
-using StockStream.AppHost.Hosting;
 using StockStream.AppHost.Monitoring;
 using StockStream.Tests.Fakes;
 using StockStream.Tests.Infrastructure;
@@ -74,11 +72,12 @@ public sealed class MonitoredSystemTests(ITestOutputHelper output)
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var prometheus = system.PrometheusUrl ?? throw new InvalidOperationException("The monitoring stack did not start.");
         var alertmanager = system.AlertmanagerUrl!;
-        string Diagnostics() => $"gateway-0: {system.App.Instance("gateway-0").State}, restarts {system.App.Instance("gateway-0").Restarts}\n" +
+        var gateway0 = system.ResolveId("gateway-0");
+        string Diagnostics() => $"gateway-0: {system.Replica("gateway-0").State}, restarts {system.Replica("gateway-0").Restarts}\n" +
             $"alertmanager: {Get(http, new Uri(alertmanager, "api/v2/alerts"))}\nprometheus alerts: {Get(http, new Uri(prometheus, "api/v1/alerts"))}\n" +
-            $"apphost output:\n{system.App.RecentOutput("alertmanager")}";
+            $"alertmanager output:\n{system.RecentOutputAsync("alertmanager").GetAwaiter().GetResult()}";
 
-        await Eventually.TrueAsync(async () => await ProbeSuccessAsync(http, prometheus, "gateway-0") == 1, TimeSpan.FromSeconds(60),
+        await Eventually.TrueAsync(async () => await ProbeSuccessAsync(http, prometheus, gateway0) == 1, TimeSpan.FromSeconds(60),
             "the WebSocket probe of gateway-0 succeeds", Diagnostics);
 
         await using var client = await TestClient.ConnectAsync(system.GatewayWebSocket("gateway-0"), system.CreateToken());
@@ -89,26 +88,26 @@ public sealed class MonitoredSystemTests(ITestOutputHelper output)
             await client.WaitForAsync(_ => Seqs(client.All, symbol).Count >= 3, TimeSpan.FromSeconds(30), $"three {symbol} frames");
         }
 
-        var pidBefore = system.App.Instance("gateway-0").Process!.Id;
-        var restartsBefore = system.App.Instance("gateway-0").Restarts;
+        var pidBefore = system.Replica("gateway-0").ProcessId!.Value;
+        var restartsBefore = system.Replica("gateway-0").Restarts;
         var broken = Stopwatch.StartNew();
-        using (var fault = await http.PostAsync(new Uri(system.App.GetEndpoint("gateway-0"), "/faults/reject-websockets"), null))
+        using (var fault = await http.PostAsync(new Uri(system.Endpoint("gateway-0"), "/faults/reject-websockets"), null))
         {
             Assert.Equal(System.Net.HttpStatusCode.NoContent, fault.StatusCode);
         }
 
-        await Eventually.TrueAsync(async () => await ProbeSuccessAsync(http, prometheus, "gateway-0") == 0, TimeSpan.FromSeconds(30),
+        await Eventually.TrueAsync(async () => await ProbeSuccessAsync(http, prometheus, gateway0) == 0, TimeSpan.FromSeconds(30),
             "Prometheus sees the WebSocket probe of gateway-0 fail", Diagnostics);
         var probeFailed = broken.Elapsed;
-        await Eventually.TrueAsync(() => system.App.Instance("gateway-0").Restarts > restartsBefore, TimeSpan.FromSeconds(90),
+        await Eventually.TrueAsync(() => system.Replica("gateway-0").Restarts > restartsBefore, TimeSpan.FromSeconds(90),
             "WebSocketProbeFailing fires, Alertmanager calls the AppHost's webhook and gateway-0 is restarted", Diagnostics);
         var restarted = broken.Elapsed;
         Assert.Equal(ServerRestartCloseCode, await client.WaitClosedAsync(TimeSpan.FromSeconds(30)));
 
-        await Eventually.TrueAsync(() => system.App.Instance("gateway-0").State == ResourceState.Running, TimeSpan.FromSeconds(60),
+        await Eventually.TrueAsync(() => system.Replica("gateway-0") is { IsRunning: true, Health: Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy }, TimeSpan.FromSeconds(60),
             "gateway-0 is running again", Diagnostics);
-        Assert.NotEqual(pidBefore, system.App.Instance("gateway-0").Process?.Id);
-        await Eventually.TrueAsync(async () => await ProbeSuccessAsync(http, prometheus, "gateway-0") == 1, TimeSpan.FromSeconds(60),
+        Assert.NotEqual(pidBefore, system.Replica("gateway-0").ProcessId);
+        await Eventually.TrueAsync(async () => await ProbeSuccessAsync(http, prometheus, gateway0) == 1, TimeSpan.FromSeconds(60),
             "the probe of the restarted gateway-0 succeeds again", Diagnostics);
         var probeRecovered = broken.Elapsed;
 
@@ -124,8 +123,8 @@ public sealed class MonitoredSystemTests(ITestOutputHelper output)
 
         var clientsResumed = broken.Elapsed;
         Assert.DoesNotContain(resumed.All, f => f.Type() is "snapshot" or "reset");
-        Assert.Equal(1, system.App.Instance("gateway-0").Restarts - restartsBefore);
-        Assert.Equal(0, system.App.Instance("gateway-1").Restarts);
+        Assert.Equal(1, system.Replica("gateway-0").Restarts - restartsBefore);
+        Assert.Equal(0, system.Replica("gateway-1").Restarts);
 
         output.WriteLine($"fault at 0 s; probe_success=0 after {probeFailed.TotalSeconds:F1} s; restart after {restarted.TotalSeconds:F1} s; " +
             $"probe_success=1 after {probeRecovered.TotalSeconds:F1} s; client resumed after {clientsResumed.TotalSeconds:F1} s");
@@ -134,7 +133,7 @@ public sealed class MonitoredSystemTests(ITestOutputHelper output)
     /// <summary>docs/protocol.md: the gateway is draining; reconnect and resume.</summary>
     private const int ServerRestartCloseCode = 1012;
 
-    private static AppHostOptions MonitoredOptions(int gateways, int ingestors)
+    private static SystemOptions MonitoredOptions(int gateways, int ingestors)
     {
         var options = SystemFixture.TestOptions(gateways, ingestors);
         options.Monitoring = true;
