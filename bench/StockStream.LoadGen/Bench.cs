@@ -137,6 +137,11 @@ public sealed class Bench(LoadOptions options, Target target)
         if (options.GcDump is { } dump && target.Gateways[0].Pid is { } dumpPid)
         {
             await GcDumpAsync(dumpPid, dump, cancellationToken).ConfigureAwait(false);
+            // The dump ran a full blocking GC: what RSS is left is what a server holds once its ramp garbage is gone
+            // (an idle server may not run a gen2 GC for a long time, so the first figure still carries it).
+            await Task.Delay(2000, cancellationToken).ConfigureAwait(false);
+            result.IdleRssAfterFullGc = await ProcessProbe.SteadyRssAsync(dumpPid).ConfigureAwait(false);
+            result.IdleHeapAfterFullGc = await ManagedHeapAsync(target.Gateways[0]).ConfigureAwait(false);
         }
 
         Log($"idle: {string.Join(", ", target.Gateways.Select(g => $"{g.Name} RSS {Mib(result.BaseRss[g.Name])} → {Mib(result.IdleRss[g.Name])} MiB ({result.KibPerIdleConnection(g.Name):F1} KiB/conn)"))}");
@@ -511,6 +516,8 @@ public sealed class BenchResult
     public Dictionary<string, long> IdleHeap { get; } = [];
     public Dictionary<string, int> IdleHeld { get; } = [];
     public long SelfIdleRssDelta { get; set; }
+    public long IdleRssAfterFullGc { get; set; } = -1;
+    public long IdleHeapAfterFullGc { get; set; } = -1;
     public double Seconds { get; set; }
     public double PublishedPerSecond { get; set; } = double.NaN;
     public int Held { get; set; }
@@ -599,6 +606,13 @@ public sealed class BenchResult
         {
             s.AppendLine(CultureInfo.InvariantCulture,
                 $"- idle memory {name}: {held:N0} connections, RSS {Mib(BaseRss[name])} → {Mib(IdleRss[name])} MiB = {F(KibPerIdleConnection(name), 1)} KiB/conn; managed heap after last GC {Mib(BaseHeap[name])} → {Mib(IdleHeap[name])} MiB = {F(KibPerIdleConnectionHeap(name), 1)} KiB/conn; load {LoadIdle}");
+        }
+
+        if (IdleRssAfterFullGc > 0 && IdleHeld.Count > 0)
+        {
+            var (name, held) = IdleHeld.First();
+            s.AppendLine(CultureInfo.InvariantCulture,
+                $"- after a full GC (the gcdump's): RSS {Mib(IdleRssAfterFullGc)} MiB = {F((IdleRssAfterFullGc - BaseRss[name]) / 1024.0 / held, 1)} KiB/conn; heap {Mib(IdleHeapAfterFullGc)} MiB = {F((IdleHeapAfterFullGc - BaseHeap[name]) / 1024.0 / held, 1)} KiB/conn");
         }
 
         s.AppendLine(CultureInfo.InvariantCulture, $"- load generator RSS grew {Mib(SelfIdleRssDelta)} MiB for the idle connections");
