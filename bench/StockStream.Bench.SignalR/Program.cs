@@ -46,7 +46,9 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapHub<MarketHub>("/hub").RequireAuthorization();
 app.MapGet("/health", () => Results.Text("ok"));
-// The one figure the load generator reads from /metrics (heap after the last GC), in the Prometheus text format.
+// The two runtime figures the load generator reads from /metrics (heap after the last GC, bytes allocated so far), in
+// the Prometheus text format, without adding OpenTelemetry to the baseline.
 app.MapGet("/metrics", () => Results.Text(
-    $"dotnet_gc_last_collection_heap_size_bytes {GC.GetGCMemoryInfo().HeapSizeBytes}\n", "text/plain; version=0.0.4"));
+    $"dotnet_gc_last_collection_heap_size_bytes {GC.GetGCMemoryInfo().HeapSizeBytes}\ndotnet_gc_heap_total_allocated_bytes_total {GC.GetTotalAllocatedBytes()}\n",
+    "text/plain; version=0.0.4"));
 app.Run();

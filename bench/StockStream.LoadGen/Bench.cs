@@ -250,6 +250,8 @@ public sealed class Bench(LoadOptions options, Target target)
                 (splitAfter[i].System - splitBefore[i].System) / 100.0 / seconds * 100));
         }
 
+        // System.Runtime meter: dotnet.gc.heap.total_allocated (bytes allocated since start), over the window.
+        result.AllocatedBytesPerSecond = before.Zip(after, (b, a) => a.SumPrefix("dotnet_gc_heap_total_allocated") - b.SumPrefix("dotnet_gc_heap_total_allocated")).Sum() / seconds;
         for (var g = 0; g < target.Gateways.Count; g++)
         {
             var (b, a) = (before[g], after[g]);
@@ -517,6 +519,7 @@ public sealed class BenchResult
     public Dictionary<string, int> IdleHeld { get; } = [];
     public long SelfIdleRssDelta { get; set; }
     public long IdleRssAfterFullGc { get; set; } = -1;
+    public double AllocatedBytesPerSecond { get; set; }
     public long IdleHeapAfterFullGc { get; set; } = -1;
     public double Seconds { get; set; }
     public double PublishedPerSecond { get; set; } = double.NaN;
@@ -627,6 +630,11 @@ public sealed class BenchResult
             {
                 s.AppendLine(CultureInfo.InvariantCulture,
                     $"- {g.Name} /metrics: received {F(g.ReceivedPerSecond, 0)}/s, sent {F(g.SentPerSecond, 0)} frames/s, conflated {F(g.ConflatedPerSecond, 0)}/s, 4008 disconnects {g.SlowDisconnects:N0}, {F(g.FramesPerBatch, 1)} frames per send batch, delivery latency (oldest frame of each batch, source → socket write) p50 {Sec(g.P50Seconds)} ms, p99 {Sec(g.P99Seconds)} ms");
+            }
+
+            if (AllocatedBytesPerSecond > 0 && Delivered > 0)
+            {
+                s.AppendLine(CultureInfo.InvariantCulture, $"- server allocations: {F(AllocatedBytesPerSecond / 1048576.0, 1)} MiB/s = {F(AllocatedBytesPerSecond / (Delivered / Seconds), 1)} bytes per delivered message (dotnet.gc.heap.total_allocated)");
             }
 
             foreach (var p in Perf)
