@@ -1,29 +1,61 @@
 #!/usr/bin/env bash
-# Builds and runs the StockStream load generator (docs/benchmarks.md).
-#   bench/run.sh --clients 1000 --subs 20 --instruments 1000 --rate 2000
-#   bench/run.sh --clients 10000 --idle-only
-#   bench/run.sh --url ws://127.0.0.1:5000/ws --token "$TOKEN" --clients 500
+# Builds and runs the load generator against StockStream and the SignalR + Redis baseline (docs/benchmarks.md).
+#   bench/run.sh --clients 1000 --subs 20 --instruments 200 --rate 2000            # both servers, one after the other
+#   bench/run.sh --servers stockstream --clients 20000 --idle-only                 # one server only
+#   bench/run.sh --arrivals lockstep --clients 10000 --subs 20 --instruments 1000 --rate 2000
+#   bench/run.sh --url ws://127.0.0.1:5000/ws --token "$TOKEN" --clients 500     # a running server; nothing started
 # Environment: CONFIGURATION (default Release), NO_BUILD=1 to skip the build, BUILD_ARGS for dotnet build.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
 configuration="${CONFIGURATION:-Release}"
 
-# One file descriptor per client here, and one per client in the gateway (a child: it inherits the limit).
+# --servers a,b is this script's: the load generator runs once per server. Default: both, unless --url/--server given.
+servers="stockstream,signalr"
+args=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --servers) servers="$2"; shift 2 ;;
+    --url|--server) servers=""; args+=("$1" "$2"); shift 2 ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+
+# One file descriptor per client here and one per client in the server (a child: it inherits the limit). Root may
+# raise the hard limit (20k idle connections need more than the usual 20,000).
+ulimit -Hn 1048576 2>/dev/null || true
 hard="$(ulimit -Hn)"
 if [[ "$hard" == "unlimited" ]]; then hard=1048576; fi
 ulimit -n "$hard"
 echo "ulimit -n $(ulimit -n); nproc $(nproc); load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-if [[ "${NO_BUILD:-}" != "1" ]]; then
-  # The AppHost's build builds the services it launches; retry once if a concurrent build holds a file.
+build() {
+  # Retry: a concurrent build on this machine may hold a file for a moment.
   for attempt in 1 2 3; do
-    # BUILD_ARGS=--no-dependencies rebuilds only the load generator (when another project is mid-edit).
-    if dotnet build "$here/StockStream.LoadGen" -c "$configuration" -v q -nologo ${BUILD_ARGS:-}; then break; fi
-    if [[ "$attempt" == 3 ]]; then exit 1; fi
-    echo "build failed (attempt $attempt); retrying in 10 s" >&2
+    if dotnet build "$1" -c "$configuration" -v q -nologo ${BUILD_ARGS:-}; then return 0; fi
+    if [[ "$attempt" == 3 ]]; then return 1; fi
+    echo "build of $1 failed (attempt $attempt); retrying in 10 s" >&2
     sleep 10
   done
+}
+
+if [[ "${NO_BUILD:-}" != "1" ]]; then
+  build "$here/StockStream.LoadGen"
+  if [[ -n "$servers" ]]; then
+    build "$repo/StockStream.Ingestor"
+    [[ "$servers" == *stockstream* ]] && build "$repo/StockStream.Gateway"
+    [[ "$servers" == *signalr* ]] && build "$here/StockStream.Bench.SignalR"
+  fi
 fi
 
-exec dotnet "$here/StockStream.LoadGen/bin/$configuration/net10.0/StockStream.LoadGen.dll" "$@"
+loadgen=("dotnet" "$here/StockStream.LoadGen/bin/$configuration/net10.0/StockStream.LoadGen.dll")
+if [[ -z "$servers" ]]; then
+  exec "${loadgen[@]}" --configuration "$configuration" "${args[@]}"
+fi
+
+status=0
+IFS=',' read -r -a list <<< "$servers"
+for server in "${list[@]}"; do
+  "${loadgen[@]}" --configuration "$configuration" --server "$server" "${args[@]}" || status=$?
+done
+exit "$status"

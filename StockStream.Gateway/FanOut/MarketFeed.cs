@@ -30,6 +30,12 @@ public sealed partial class MarketFeed(
     private StreamCursor[] _cursors = [];
     private StreamPosition[] _readPositions = [];
     private readonly WakeBatch _wakes = new();
+    // Symbols named by notify pokes since the last read (docs/data-model.md): only their streams need reading.
+    private readonly Lock _dirtyGate = new();
+    private HashSet<string> _dirty = new(StringComparer.Ordinal);
+    private HashSet<string> _dirtySpare = new(StringComparer.Ordinal);
+    private bool _readAll = true;
+    private readonly List<StreamCursor> _dirtyCursors = [];
     private volatile InstrumentCatalog _catalog = InstrumentCatalog.Empty;
     private volatile string _epoch = "";
     private volatile bool _redisUp;
@@ -59,6 +65,7 @@ public sealed partial class MarketFeed(
         var subscriber = redis.GetSubscriber();
         var nextRefresh = 0L;
         var backoff = TimeSpan.FromMilliseconds(200);
+
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -66,7 +73,8 @@ public sealed partial class MarketFeed(
                 if (nextRefresh == 0)
                 {
                     // Subscribe each time we (re)start: SE.Redis re-subscribes after reconnects by itself.
-                    await subscriber.SubscribeAsync(keys.Notify, (_, _) => Wake()).ConfigureAwait(false);
+                    await subscriber.SubscribeAsync(keys.Notify, (_, message) => OnNotify(message)).ConfigureAwait(false);
+                    ReadAllNext();
                 }
 
                 if (time.GetTimestamp() >= nextRefresh)
@@ -78,9 +86,14 @@ public sealed partial class MarketFeed(
                 var full = await ReadOnceAsync().ConfigureAwait(false);
                 SetRedisUp(true);
                 backoff = TimeSpan.FromMilliseconds(200);
-                if (!full)
+                if (full)
                 {
-                    await _wake.WaitAsync(PollInterval, stoppingToken).ConfigureAwait(false);
+                    ReadAllNext();
+                }
+                else if (!await _wake.WaitAsync(PollInterval, stoppingToken).ConfigureAwait(false))
+                {
+                    // The safety net: no poke for a while (a lost pub/sub message, a reconnect): read every stream.
+                    ReadAllNext();
                 }
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -90,7 +103,45 @@ public sealed partial class MarketFeed(
                 await Task.Delay(backoff, time, stoppingToken).ConfigureAwait(false);
                 backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 5_000));
                 nextRefresh = 1;
+                ReadAllNext();
             }
+        }
+    }
+
+    /// <summary>
+    /// A notify poke names the batch's symbols (comma-separated); they are read next instead of every stream. Any other
+    /// payload (an older ingestor's count) asks for a full read.
+    /// </summary>
+    private void OnNotify(RedisValue message)
+    {
+        var text = (string?)message;
+        lock (_dirtyGate)
+        {
+            if (string.IsNullOrEmpty(text) || char.IsAsciiDigit(text[0]))
+            {
+                _readAll = true;
+            }
+            else
+            {
+                foreach (var range in text.AsSpan().Split(','))
+                {
+                    var symbol = text[range];
+                    if (symbol.Length > 0)
+                    {
+                        _dirty.Add(symbol);
+                    }
+                }
+            }
+        }
+
+        Wake();
+    }
+
+    private void ReadAllNext()
+    {
+        lock (_dirtyGate)
+        {
+            _readAll = true;
         }
     }
 
@@ -193,7 +244,10 @@ public sealed partial class MarketFeed(
         }
     }
 
-    /// <summary>Reads every stream once; true when some stream returned a full page (more may be waiting).</summary>
+    /// <summary>
+    /// Reads the streams that were poked since the last read (every stream after a gap in the pokes); true when some
+    /// stream returned a full page (more may be waiting).
+    /// </summary>
     private async Task<bool> ReadOnceAsync()
     {
         var cursors = _cursors;
@@ -202,11 +256,52 @@ public sealed partial class MarketFeed(
             return false;
         }
 
-        var positions = _readPositions;
-        for (var i = 0; i < cursors.Length; i++)
+        bool all;
+        HashSet<string> dirty;
+        lock (_dirtyGate)
         {
-            positions[i] = new StreamPosition(cursors[i].Key, cursors[i].Position);
+            all = _readAll;
+            _readAll = false;
+            dirty = _dirty;
+            _dirty = _dirtySpare;
         }
+
+        StreamPosition[] positions;
+        if (all)
+        {
+            positions = _readPositions;
+            for (var i = 0; i < cursors.Length; i++)
+            {
+                positions[i] = new StreamPosition(cursors[i].Key, cursors[i].Position);
+            }
+        }
+        else
+        {
+            // Redis answers in the order asked, so FindCursor walks this same subset forward.
+            _dirtyCursors.Clear();
+            foreach (var symbol in dirty)
+            {
+                if (_positions.TryGetValue(symbol, out var cursor))
+                {
+                    _dirtyCursors.Add(cursor);
+                }
+            }
+
+            if (_dirtyCursors.Count == 0)
+            {
+                RecycleDirty(dirty);
+                return false;
+            }
+
+            cursors = [.. _dirtyCursors];
+            positions = new StreamPosition[cursors.Length];
+            for (var i = 0; i < cursors.Length; i++)
+            {
+                positions[i] = new StreamPosition(cursors[i].Key, cursors[i].Position);
+            }
+        }
+
+        RecycleDirty(dirty);
 
         var streams = await redis.GetDatabase().StreamReadAsync(positions, ReadCountPerStream).ConfigureAwait(false);
         var full = false;
@@ -258,6 +353,15 @@ public sealed partial class MarketFeed(
         }
 
         return full;
+    }
+
+    private void RecycleDirty(HashSet<string> dirty)
+    {
+        dirty.Clear();
+        lock (_dirtyGate)
+        {
+            _dirtySpare = dirty;
+        }
     }
 
     /// <summary>

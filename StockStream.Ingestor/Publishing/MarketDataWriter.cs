@@ -6,7 +6,8 @@ namespace StockStream.Ingestor.Publishing;
 
 /// <summary>
 /// Appends batches atomically: one Lua call per batch checks the lease (fencing a stale leader), assigns each
-/// symbol its next sequence number, appends to its stream, updates the latest-value hash and pokes readers.
+/// symbol its next sequence number, appends to its stream, updates the latest-value hash and pokes readers with the
+/// batch's symbols (so a reader fetches only the streams that moved: docs/data-model.md).
 /// </summary>
 public sealed class MarketDataWriter(IConnectionMultiplexer redis, RedisKeys keys, IOptions<PublisherOptions> options)
 {
@@ -18,6 +19,7 @@ public sealed class MarketDataWriter(IConnectionMultiplexer redis, RedisKeys key
           redis.call('DEL', KEYS[2])
         end
         local out = {}
+        local syms = {}
         local n = 0
         for i = 6, #ARGV, 6 do
           local sym = ARGV[i]
@@ -28,8 +30,9 @@ public sealed class MarketDataWriter(IConnectionMultiplexer redis, RedisKeys key
           redis.call('SADD', KEYS[4], sym)
           n = n + 1
           out[n] = seq
+          syms[n] = sym
         end
-        redis.call('PUBLISH', ARGV[4], n)
+        redis.call('PUBLISH', ARGV[4], table.concat(syms, ','))
         return out
         """;
 

@@ -110,3 +110,123 @@ public sealed class SimulatedTickerTests
         Assert.Equal(beforeMidnight, Assert.Single(output).Open);
     }
 }
+
+public sealed class TickScheduleTests
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Runs a schedule in steps of <paramref name="step"/> seconds and returns (time, instrument) of every tick.</summary>
+    private static List<(double At, int Index, double Elapsed)> Run(TickerArrivals arrivals, int instruments, int seed, double seconds, double step = 0.001)
+    {
+        var schedule = new TickSchedule(arrivals, instruments, Interval, seed);
+        var ticks = new List<(double, int, double)>();
+        var due = new List<(int Index, double ElapsedSeconds)>();
+        var steps = (long)Math.Round(seconds / step);
+        for (var k = 1; k <= steps; k++)
+        {
+            // A hair past each step, so a tick due exactly at a step boundary is not lost to rounding.
+            var now = (k * step) + 1e-9;
+            due.Clear();
+            schedule.TakeDue(now, due);
+            ticks.AddRange(due.Select(d => (now, d.Index, d.ElapsedSeconds)));
+        }
+
+        return ticks;
+    }
+
+    [Fact]
+    public void Lock_step_ticks_every_instrument_at_the_same_instant_once_per_interval()
+    {
+        var ticks = Run(TickerArrivals.LockStep, 100, seed: 1, seconds: 2);
+        Assert.Equal(400, ticks.Count);
+        Assert.Equal(4, ticks.Select(t => Math.Round(t.At, 3)).Distinct().Count());
+        Assert.All(ticks, t => Assert.Equal(0.5, t.Elapsed, 6));
+    }
+
+    [Fact]
+    public void Staggered_ticks_each_instrument_once_per_interval_at_evenly_spaced_phases()
+    {
+        const int instruments = 100;
+        var ticks = Run(TickerArrivals.Staggered, instruments, seed: 1, seconds: 2, step: 0.0001);
+        Assert.Equal(4 * instruments, ticks.Count);
+        Assert.All(ticks.GroupBy(t => t.Index), g => Assert.Equal(4, g.Count()));
+
+        // Consecutive arrivals are one interval / instruments apart: no two instruments share an instant.
+        var times = ticks.Select(t => t.At).ToArray();
+        for (var i = 1; i < times.Length; i++)
+        {
+            Assert.InRange(times[i] - times[i - 1], 0.005 - 0.0002, 0.005 + 0.0002);
+        }
+
+        // After its first tick every instrument steps by exactly one interval of simulated time.
+        Assert.All(ticks.GroupBy(t => t.Index).SelectMany(g => g.Skip(1)), t => Assert.Equal(0.5, t.Elapsed, 6));
+    }
+
+    [Fact]
+    public void Staggered_phase_order_is_seeded_and_does_not_follow_the_configuration_order()
+    {
+        static int[] Order(int seed) => [.. Run(TickerArrivals.Staggered, 50, seed, seconds: 0.5, step: 0.0001).Select(t => t.Index)];
+
+        Assert.Equal(Order(7), Order(7));
+        Assert.NotEqual(Order(7), Order(8));
+        Assert.NotEqual(Enumerable.Range(0, 50), Order(7));
+    }
+
+    [Fact]
+    public void Poisson_arrivals_keep_the_average_rate_with_exponential_gaps_and_are_seeded()
+    {
+        const int instruments = 200;
+        const double seconds = 50;
+        var ticks = Run(TickerArrivals.Poisson, instruments, seed: 3, seconds);
+        var rate = ticks.Count / seconds;
+        // Expected 400/s (200 instruments, one per 0.5 s each); 20,000 events put 3 % well beyond 5 standard deviations.
+        Assert.InRange(rate, 400 * 0.97, 400 * 1.03);
+
+        // Exponential gaps per instrument: coefficient of variation near 1 (lock-step and staggered have 0).
+        var gaps = ticks.GroupBy(t => t.Index).SelectMany(g => g.Skip(1).Select(t => t.Elapsed)).ToArray();
+        var mean = gaps.Average();
+        var sd = Math.Sqrt(gaps.Select(g => (g - mean) * (g - mean)).Average());
+        Assert.Equal(0.5, mean, 0.03);
+        Assert.InRange(sd / mean, 0.9, 1.1);
+
+        Assert.Equal(Run(TickerArrivals.Poisson, 20, seed: 3, seconds: 5), Run(TickerArrivals.Poisson, 20, seed: 3, seconds: 5));
+        Assert.NotEqual(Run(TickerArrivals.Poisson, 20, seed: 3, seconds: 5), Run(TickerArrivals.Poisson, 20, seed: 4, seconds: 5));
+    }
+
+    [Fact]
+    public void A_caller_that_stalled_gets_one_tick_per_instrument_not_a_catch_up_burst()
+    {
+        foreach (var arrivals in new[] { TickerArrivals.LockStep, TickerArrivals.Staggered, TickerArrivals.Poisson })
+        {
+            var schedule = new TickSchedule(arrivals, 10, Interval, seed: 1);
+            var due = new List<(int Index, double ElapsedSeconds)>();
+            schedule.TakeDue(10.0, due);
+            Assert.Equal(10, due.Count);
+            due.Clear();
+            schedule.TakeDue(10.0, due);
+            Assert.Empty(due);
+            Assert.True(schedule.NextDue > 10.0);
+        }
+    }
+
+    [Fact]
+    public void Stepping_one_instrument_leaves_the_others_alone()
+    {
+        TickerDefinition[] board =
+        [
+            new() { Symbol = "AAA", Start = 100m, Volatility = 0.5 },
+            new() { Symbol = "BBB", Start = 200m, Volatility = 0.5 },
+        ];
+        var book = new TickerBook(board, new GeometricBrownianMotion(new Random(9)));
+        var output = new List<MarketUpdate>();
+        var now = new DateTimeOffset(2026, 12, 4, 15, 0, 0, TimeSpan.Zero);
+        for (var i = 0; i < 20; i++)
+        {
+            book.StepOne(1, 0.01, now.AddSeconds(i), output);
+        }
+
+        Assert.Equal(100m, book.Price(0));
+        Assert.All(output, u => Assert.Equal("BBB", u.Symbol));
+        Assert.NotEmpty(output);
+    }
+}

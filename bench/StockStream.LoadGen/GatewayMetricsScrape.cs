@@ -66,6 +66,9 @@ public sealed class GatewayMetricsScrape
         return sum;
     }
 
+    /// <summary>Sum of every series whose name starts with <paramref name="prefix"/> (unit suffixes vary by exporter version).</summary>
+    public double SumPrefix(string prefix) => _series.Where(s => s.Key.StartsWith(prefix, StringComparison.Ordinal)).Sum(s => s.Value);
+
     /// <summary>Cumulative histogram buckets (upper bound → count) of a metric.</summary>
     public SortedDictionary<double, double> Buckets(string name)
     {

@@ -58,6 +58,21 @@ public sealed class ProcessProbe(string name, int pid)
         }
     }
 
+    /// <summary>utime and stime (USER_HZ ticks) apart: user code versus the kernel (syscalls, TCP on loopback).</summary>
+    public static (long User, long System) ReadUserSystemTicks(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture), long.Parse(fields[12], CultureInfo.InvariantCulture));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return (0, 0);
+        }
+    }
+
     public static long Rss(int pid)
     {
         try

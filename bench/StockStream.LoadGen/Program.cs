@@ -1,10 +1,7 @@
-using System.Globalization;
-using StockStream.AppHost;
-using StockStream.AppHost.Hosting;
 using StockStream.LoadGen;
 
-// Issue 4's load generator: see docs/benchmarks.md. Everything it starts, it stops (system first started,
-// last disposed; clients aborted before the system drains).
+// The load generator of docs/benchmarks.md. Everything it starts, it stops (clients first, then the server,
+// the ingestor and Redis).
 if (args.Contains("--help") || args.Contains("-h"))
 {
     Console.WriteLine(LoadOptions.Usage);
@@ -30,7 +27,7 @@ Console.CancelKeyPress += (_, e) =>
     cancel.Cancel();
 };
 
-StockStreamSystem? system = null;
+LocalSystem? system = null;
 Bench? bench = null;
 try
 {
@@ -41,9 +38,9 @@ try
     }
     else
     {
-        Bench.Log($"starting the system: {options.Gateways} gateway(s), {options.Instruments} instruments, tick {options.TickInterval.TotalMilliseconds:F1} ms");
-        system = await StockStreamSystem.StartAsync(SystemOptions(options), SystemSettings(options), cancellationToken: cancel.Token);
-        target = Target.InProcess(system, options);
+        Bench.Log($"starting {options.ServerName}: {options.Instruments} instruments, {options.Arrivals} arrivals, interval {options.TickInterval.TotalMilliseconds:F1} ms");
+        system = await LocalSystem.StartAsync(options, cancel.Token);
+        target = system.Target!;
         Bench.Log("system healthy");
     }
 
@@ -64,7 +61,7 @@ catch (OperationCanceledException)
     Bench.Log("cancelled");
     return 130;
 }
-catch (Exception ex) when (ex is PrerequisiteMissingException or InvalidOperationException or HttpRequestException)
+catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or ArgumentException or TimeoutException)
 {
     Console.Error.WriteLine($"failed: {ex.Message}");
     return 1;
@@ -78,77 +75,4 @@ finally
         await system.DisposeAsync();
         Bench.Log("stopped");
     }
-}
-
-static AppHostOptions SystemOptions(LoadOptions o)
-{
-    var interval = o.TickInterval;
-    // Enough simulated market time per tick that the price moves by several ticks (σ√Δt ≈ 2 %·σ),
-    // so (almost) every tick changes every price and is published.
-    var speedUp = Math.Min(1_000_000, 2400 / interval.TotalSeconds);
-    var ingestor = new Dictionary<string, string>(StringComparer.Ordinal)
-    {
-        ["Tickers__Interval"] = interval.ToString("c", CultureInfo.InvariantCulture),
-        ["Tickers__SpeedUp"] = speedUp.ToString("F0", CultureInfo.InvariantCulture),
-        ["Tickers__Seed"] = "42",
-        ["CoinGecko__Enabled"] = "false",
-        ["Logging__LogLevel__Default"] = "Warning",
-    };
-    if (o.Instruments < 20)
-    {
-        throw new ArgumentException("In-process runs use the 20 default tickers plus synthetic ones: --instruments must be at least 20.");
-    }
-
-    for (var i = 20; i < o.Instruments; i++)
-    {
-        var prefix = $"Tickers__Instruments__{i}__";
-        ingestor[prefix + "Symbol"] = $"SYN{i:D4}";
-        ingestor[prefix + "Start"] = (50 + (i % 450)).ToString(CultureInfo.InvariantCulture);
-        ingestor[prefix + "Drift"] = "0.05";
-        ingestor[prefix + "Volatility"] = "0.3";
-        ingestor[prefix + "TickSize"] = "0.01";
-    }
-
-    var perGateway = (o.Clients / o.Gateways) + 100;
-    var gateway = new Dictionary<string, string>(StringComparer.Ordinal)
-    {
-        // The idle phase holds connections without subscriptions; don't let the idle timeout close them.
-        ["Gateway__IdleTimeout"] = "00:30:00",
-        ["Gateway__MaxConnections"] = Math.Max(20_000, perGateway).ToString(CultureInfo.InvariantCulture),
-        ["Logging__LogLevel__Default"] = "Warning",
-    };
-    foreach (var (key, value) in o.GatewayEnvironment)
-    {
-        gateway[key] = value;
-    }
-
-    foreach (var (key, value) in o.IngestorEnvironment)
-    {
-        ingestor[key] = value;
-    }
-
-    return new AppHostOptions
-    {
-        GatewayReplicas = o.Gateways,
-        IngestorReplicas = 1,
-        Web = false,
-        Quiet = true,
-        Tickers = true,
-        Environment =
-        {
-            ["ingestor"] = ingestor,
-            ["gateway"] = gateway,
-        },
-    };
-}
-
-static AppHostSettings SystemSettings(LoadOptions o)
-{
-    var settings = new AppHostSettings();
-    if (o.Configuration is { } configuration)
-    {
-        settings.Configuration = configuration;
-    }
-
-    return settings;
 }

@@ -12,6 +12,17 @@ public sealed class TickerOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// How ticks are spread over the interval: <see cref="TickerArrivals.Staggered"/> (default, each instrument at its own
+    /// phase), <see cref="TickerArrivals.Poisson"/>, or <see cref="TickerArrivals.LockStep"/> (all at once, the burst worst case).
+    /// Every model gives each instrument one tick per interval on average.
+    /// </summary>
+    public TickerArrivals Arrivals { get; set; } = TickerArrivals.Staggered;
+
+    /// <summary>How often the staggered and Poisson models look for due ticks; the due ones are published as one batch.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:00:01")]
+    public TimeSpan ArrivalResolution { get; set; } = TimeSpan.FromMilliseconds(5);
+
     /// <summary>Market time that passes per real second; 1 mimics a real trading day.</summary>
     [Range(0.001, 1_000_000)]
     public double SpeedUp { get; set; } = 60;

@@ -4,7 +4,10 @@ using StockStream.Ingestor.Publishing;
 
 namespace StockStream.Ingestor.Sources.Simulated;
 
-/// <summary>Simulated stock tickers: every interval, one GBM step per instrument, published as one batch.</summary>
+/// <summary>
+/// Simulated stock tickers: one GBM step per instrument per interval on average, spread by the arrival model
+/// (<see cref="TickerOptions.Arrivals"/>); the ticks due at one wake-up are published as one batch.
+/// </summary>
 public sealed partial class TickerService(
     IOptions<TickerOptions> options,
     IMarketUpdateSink sink,
@@ -25,13 +28,22 @@ public sealed partial class TickerService(
             return;
         }
 
-        var gbm = new GeometricBrownianMotion(settings.Seed is { } seed ? new Random(seed) : new Random());
+        var seed = settings.Seed ?? Random.Shared.Next();
+        var gbm = new GeometricBrownianMotion(new Random(seed));
         var book = new TickerBook(settings.Instruments, gbm);
-        var dtYears = settings.Interval.TotalSeconds * settings.SpeedUp / GeometricBrownianMotion.TradingSecondsPerYear;
+        var yearsPerSecond = settings.SpeedUp / GeometricBrownianMotion.TradingSecondsPerYear;
+        var dtYears = settings.Interval.TotalSeconds * yearsPerSecond;
+        var lockStep = settings.Arrivals == TickerArrivals.LockStep;
+        // Its own seeded generator: the arrival model does not change the price path of a given seed.
+        var schedule = new TickSchedule(settings.Arrivals, settings.Instruments.Count, settings.Interval, unchecked(seed + 1));
+        var due = new List<(int Index, double ElapsedSeconds)>(settings.Instruments.Count);
         var term = -1;
         var batch = new List<MarketUpdate>(settings.Instruments.Count);
+        LogArrivals(logger, settings.Arrivals, settings.Instruments.Count, settings.Interval.TotalMilliseconds);
 
-        using var timer = new PeriodicTimer(settings.Interval, time);
+        var period = lockStep || settings.ArrivalResolution > settings.Interval ? settings.Interval : settings.ArrivalResolution;
+        var started = time.GetTimestamp();
+        using var timer = new PeriodicTimer(period, time);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
             if (!lease.IsLeader)
@@ -55,11 +67,32 @@ public sealed partial class TickerService(
 
             var now = time.GetUtcNow();
             batch.Clear();
-            book.Step(dtYears, now, batch);
+            if (lockStep)
+            {
+                book.Step(dtYears, now, batch);
+            }
+            else
+            {
+                due.Clear();
+                schedule.TakeDue(time.GetElapsedTime(started).TotalSeconds, due);
+                foreach (var (index, elapsed) in due)
+                {
+                    book.StepOne(index, elapsed * yearsPerSecond, now, batch);
+                }
+
+                if (batch.Count == 0)
+                {
+                    continue;
+                }
+            }
+
             await sink.PublishAsync(batch, stoppingToken).ConfigureAwait(false);
             status.Report(SourceName, SourceStatus.Ok, null, success: true);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Simulated tickers: {Arrivals} arrivals, {Count} instruments, one tick per {IntervalMs} ms each on average")]
+    private static partial void LogArrivals(ILogger logger, TickerArrivals arrivals, int count, double intervalMs);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Simulated tickers are disabled")]
     private static partial void LogDisabled(ILogger logger);
@@ -73,7 +106,8 @@ public sealed class TickerBook(IReadOnlyList<TickerDefinition> instruments, Geom
 {
     private readonly decimal[] _prices = instruments.Select(i => GeometricBrownianMotion.RoundToTick(i.Start, i.TickSize)).ToArray();
     private readonly decimal[] _opens = instruments.Select(i => GeometricBrownianMotion.RoundToTick(i.Start, i.TickSize)).ToArray();
-    private DateOnly _day;
+    // Per instrument: with staggered arrivals instruments cross midnight at different ticks.
+    private readonly DateOnly[] _days = new DateOnly[instruments.Count];
 
     public decimal Price(int index) => _prices[index];
 
@@ -87,34 +121,40 @@ public sealed class TickerBook(IReadOnlyList<TickerDefinition> instruments, Geom
             {
                 _prices[i] = price;
                 _opens[i] = open;
-                _day = DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeMilliseconds(value.Timestamp).UtcDateTime);
+                _days[i] = DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeMilliseconds(value.Timestamp).UtcDateTime);
             }
         }
     }
 
+    /// <summary>Steps every instrument (lock-step).</summary>
     public void Step(double dtYears, DateTimeOffset now, List<MarketUpdate> output)
     {
-        var today = DateOnly.FromDateTime(now.UtcDateTime);
-        var newDay = today != _day;
-        _day = today;
-        var ts = now.ToUnixTimeMilliseconds();
         for (var i = 0; i < instruments.Count; i++)
         {
-            var definition = instruments[i];
-            if (newDay)
-            {
-                _opens[i] = _prices[i];
-            }
-
-            var next = gbm.Step(_prices[i], definition.Drift, definition.Volatility, dtYears, definition.TickSize);
-            if (next == _prices[i] && !newDay)
-            {
-                // Unchanged at tick precision: nothing new to tell anyone.
-                continue;
-            }
-
-            _prices[i] = next;
-            output.Add(new MarketUpdate(definition.Symbol, _prices[i], _opens[i], ts, "stock", TickerService.SourceName));
+            StepOne(i, dtYears, now, output);
         }
+    }
+
+    /// <summary>Steps one instrument by <paramref name="dtYears"/> of market time; adds an update when its price (or day) changed.</summary>
+    public void StepOne(int index, double dtYears, DateTimeOffset now, List<MarketUpdate> output)
+    {
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+        var newDay = today != _days[index];
+        _days[index] = today;
+        var definition = instruments[index];
+        if (newDay)
+        {
+            _opens[index] = _prices[index];
+        }
+
+        var next = gbm.Step(_prices[index], definition.Drift, definition.Volatility, dtYears, definition.TickSize);
+        if (next == _prices[index] && !newDay)
+        {
+            // Unchanged at tick precision: nothing new to tell anyone.
+            return;
+        }
+
+        _prices[index] = next;
+        output.Add(new MarketUpdate(definition.Symbol, _prices[index], _opens[index], now.ToUnixTimeMilliseconds(), "stock", TickerService.SourceName));
     }
 }
