@@ -48,7 +48,7 @@ public sealed class AppHostTests
         system.Kill("gateway-0");
 
         await Eventually.TrueAsync(
-            () => system.Replica("gateway-0") is { IsRunning: true, Restarts: 1, ProcessId: { } pid } && pid != before.ProcessId,
+            () => system.Replica("gateway-0") is { IsReady: true, Restarts: 1, ProcessId: { } pid } && pid != before.ProcessId,
             TimeSpan.FromSeconds(60), "gateway-0 runs again in a new process with one restart counted", () => system.Replica("gateway-0").ToString());
         await Eventually.TrueAsync(async () =>
         {
@@ -148,7 +148,9 @@ public sealed class AppHostTests
             File.CreateSymbolicLink(Path.Combine(folder, tool), target);
         }
 
-        var dotnet = Path.GetDirectoryName(Command.FindOnPath("dotnet")!)!;
+        // The real dotnet's folder (/usr/bin/dotnet is often a link: /usr/bin would bring every tool back).
+        var dotnetPath = Command.FindOnPath("dotnet")!;
+        var dotnet = Path.GetDirectoryName(new FileInfo(dotnetPath).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? dotnetPath)!;
         return new Dictionary<string, string> { ["PATH"] = $"{folder}{Path.PathSeparator}{dotnet}" };
     }
 }

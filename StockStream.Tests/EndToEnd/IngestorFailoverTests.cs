@@ -40,7 +40,7 @@ public sealed class IngestorFailoverTests
             }
         }
 
-        await Eventually.TrueAsync(() => system.Replica(leader).IsRunning, TimeSpan.FromSeconds(30), "the killed ingestor is restarted as a standby");
+        await Eventually.TrueAsync(() => system.Replica(leader).IsReady, TimeSpan.FromSeconds(30), "the killed ingestor is restarted as a standby");
     }
 
     /// <summary>The ingestor whose /health says "leader".</summary>

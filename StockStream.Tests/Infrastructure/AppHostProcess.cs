@@ -73,7 +73,15 @@ public sealed partial class AppHostProcess : IAsyncDisposable
     {
         await using var apphost = Start(arguments, environment);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await apphost._process.WaitForExitAsync(timeout.Token);
+        try
+        {
+            await apphost._process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"The AppHost did not exit within 60 s:\n{apphost.Output}");
+        }
+
         apphost._process.WaitForExit(); // drains the redirected output
         return (apphost.ExitCode, apphost.Output);
     }

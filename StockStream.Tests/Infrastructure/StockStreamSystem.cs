@@ -233,4 +233,7 @@ public sealed class StockStreamSystem : IAsyncDisposable
 public sealed record ReplicaInfo(string Id, string? State, HealthStatus? Health, int? ProcessId, Uri? Url, int Restarts)
 {
     public bool IsRunning => State == KnownResourceStates.Running;
+
+    /// <summary>Running and its health check passes: it serves clients (a restarted replica runs a moment before it listens).</summary>
+    public bool IsReady => IsRunning && Health == HealthStatus.Healthy;
 }

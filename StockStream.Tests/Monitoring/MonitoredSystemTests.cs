@@ -104,7 +104,7 @@ public sealed class MonitoredSystemTests(ITestOutputHelper output)
         var restarted = broken.Elapsed;
         Assert.Equal(ServerRestartCloseCode, await client.WaitClosedAsync(TimeSpan.FromSeconds(30)));
 
-        await Eventually.TrueAsync(() => system.Replica("gateway-0") is { IsRunning: true, Health: Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy }, TimeSpan.FromSeconds(60),
+        await Eventually.TrueAsync(() => system.Replica("gateway-0").IsReady, TimeSpan.FromSeconds(60),
             "gateway-0 is running again", Diagnostics);
         Assert.NotEqual(pidBefore, system.Replica("gateway-0").ProcessId);
         await Eventually.TrueAsync(async () => await ProbeSuccessAsync(http, prometheus, gateway0) == 1, TimeSpan.FromSeconds(60),
