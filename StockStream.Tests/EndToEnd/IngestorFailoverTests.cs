@@ -40,7 +40,7 @@ public sealed class IngestorFailoverTests
             }
         }
 
-        await Eventually.TrueAsync(() => system.Replica(leader).IsReady, TimeSpan.FromSeconds(30), "the killed ingestor is restarted as a standby");
+        await system.WaitReadyAsync(leader);
     }
 
     /// <summary>The ingestor whose /health says "leader".</summary>

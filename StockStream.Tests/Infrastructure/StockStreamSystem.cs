@@ -136,6 +136,26 @@ public sealed class StockStreamSystem : IAsyncDisposable
 
     public IEnumerable<ReplicaInfo> AllReplicas() => _replicas.Keys.Order(StringComparer.Ordinal).Select(Replica);
 
+    /// <summary>
+    /// Waits until the replica serves again: Running, healthy, and its own <c>/health</c> answers (Aspire's health
+    /// state can still be the previous process's for a moment after a restart).
+    /// </summary>
+    public async Task WaitReadyAsync(string instance, TimeSpan? timeout = null)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await Eventually.TrueAsync(async () =>
+        {
+            var replica = Replica(instance);
+            if (!replica.IsReady || replica.Url is null)
+            {
+                return false;
+            }
+
+            using var response = await http.GetAsync(new Uri(replica.Url, "/health"));
+            return response.IsSuccessStatusCode;
+        }, timeout ?? TimeSpan.FromSeconds(60), $"{instance} serves again", () => Replica(instance).ToString());
+    }
+
     /// <summary>Automatic restarts of a replica (crash restarts and remediation), as the AppHost counts them.</summary>
     public int Restarts(string instance) => App.Services.GetRequiredService<RestartLedger>().Total(ResolveId(instance));
 
@@ -162,8 +182,15 @@ public sealed class StockStreamSystem : IAsyncDisposable
         process.Kill(); // SIGKILL on Linux
     }
 
-    /// <summary>Aspire's stop command (the dashboard's Stop button): a graceful stop.</summary>
-    public Task StopAsync(string instance) => ExecuteAsync(instance, KnownResourceCommands.StopCommand);
+    /// <summary>Aspire's stop command (the dashboard's Stop button): a graceful stop; returns once the replica has exited.</summary>
+    public async Task StopAsync(string instance)
+    {
+        var id = ResolveId(instance);
+        // DCP's stop budget (~15 s) can end before a draining gateway exits on a loaded machine; the stop goes on.
+        _ = await App.Services.GetRequiredService<ResourceCommandService>().ExecuteCommandAsync(id, KnownResourceCommands.StopCommand);
+        await Eventually.TrueAsync(() => Replica(id).State is { } state && KnownResourceStates.TerminalStates.Contains(state),
+            TimeSpan.FromSeconds(60), $"{instance} has stopped");
+    }
 
     /// <summary>Aspire's start command; waits until the replica is healthy again.</summary>
     public async Task StartAsync(string instance, CancellationToken cancellationToken = default)

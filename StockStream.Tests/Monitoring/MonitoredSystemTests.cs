@@ -104,8 +104,7 @@ public sealed class MonitoredSystemTests(ITestOutputHelper output)
         var restarted = broken.Elapsed;
         Assert.Equal(ServerRestartCloseCode, await client.WaitClosedAsync(TimeSpan.FromSeconds(30)));
 
-        await Eventually.TrueAsync(() => system.Replica("gateway-0").IsReady, TimeSpan.FromSeconds(60),
-            "gateway-0 is running again", Diagnostics);
+        await system.WaitReadyAsync("gateway-0");
         Assert.NotEqual(pidBefore, system.Replica("gateway-0").ProcessId);
         await Eventually.TrueAsync(async () => await ProbeSuccessAsync(http, prometheus, gateway0) == 1, TimeSpan.FromSeconds(60),
             "the probe of the restarted gateway-0 succeeds again", Diagnostics);
