@@ -1,10 +1,14 @@
 namespace StockStream.AppHost;
 
-/// <summary>This AppHost run's folder for Redis data and rendered monitoring configs; unique, so two AppHosts never collide.</summary>
+/// <summary>Folders for one AppHost's Redis data and rendered monitoring configs.</summary>
 internal static class RunFolder
 {
-    public static string Path { get; } = Directory.CreateDirectory(System.IO.Path.Combine(
-        System.IO.Path.GetTempPath(), "stockstream", $"run-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}")).FullName;
+    /// <summary>
+    /// A new folder for <paramref name="purpose"/>, unique per call: two AppHosts never share one, not even two in one
+    /// process (Aspire.Hosting.Testing runs each AppHost in the test process).
+    /// </summary>
+    public static string Create(string purpose) => Directory.CreateDirectory(System.IO.Path.Combine(System.IO.Path.GetTempPath(), "stockstream",
+        $"run-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}", purpose)).FullName;
 
     /// <summary>The repository this AppHost was built from (for <c>monitoring/</c>).</summary>
     public static string RepositoryRoot { get; } = typeof(RunFolder).Assembly

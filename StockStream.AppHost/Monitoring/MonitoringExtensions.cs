@@ -41,7 +41,7 @@ public static class MonitoringExtensions
         var controlPlanePort = FreePort();
         var plan = new MonitoringLayout().Render(new MonitoringRequest(
             folder,
-            Path.Combine(RunFolder.Path, "monitoring"),
+            RunFolder.Create("monitoring"),
             Services: [],
             WebSocketEndpoints: [],
             PrometheusAddress: $"127.0.0.1:{FreePort()}",

@@ -61,7 +61,7 @@ public static class RedisResourceExtensions
     public static IResourceBuilder<RedisServerResource> AddRedisServer(this IDistributedApplicationBuilder builder, string name, string redisServerPath)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var dataDirectory = Directory.CreateDirectory(Path.Combine(RunFolder.Path, name)).FullName;
+        var dataDirectory = RunFolder.Create(name);
         var resource = new RedisServerResource(name, redisServerPath, dataDirectory);
         var healthCheckKey = $"{name}_ping";
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(

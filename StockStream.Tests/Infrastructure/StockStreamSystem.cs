@@ -187,9 +187,11 @@ public sealed class StockStreamSystem : IAsyncDisposable
     {
         var id = ResolveId(instance);
         // DCP's stop budget (~15 s) can end before a draining gateway exits on a loaded machine; the stop goes on.
-        _ = await App.Services.GetRequiredService<ResourceCommandService>().ExecuteCommandAsync(id, KnownResourceCommands.StopCommand);
-        await Eventually.TrueAsync(() => Replica(id).State is { } state && KnownResourceStates.TerminalStates.Contains(state),
-            TimeSpan.FromSeconds(60), $"{instance} has stopped");
+        var stop = await App.Services.GetRequiredService<ResourceCommandService>().ExecuteCommandAsync(id, KnownResourceCommands.StopCommand);
+        // "Unknown" is what Aspire shows when DCP gave up waiting (the process still exits, later).
+        await Eventually.TrueAsync(() => Replica(id).State is { } state && (KnownResourceStates.TerminalStates.Contains(state) || state == "Unknown"),
+            TimeSpan.FromSeconds(90), $"{instance} has stopped",
+            () => $"{Replica(id)}; stop command: {stop.Success} {stop.Message}\n{RecentOutputAsync(id).GetAwaiter().GetResult()[^2000..]}");
     }
 
     /// <summary>Aspire's start command; waits until the replica is healthy again.</summary>
