@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using StockStream.AppHost.Hosting;
 using StockStream.AppHost.Remediation;
+using StockStream.Remediation;
 
 namespace StockStream.AppHost.Dashboard;
 

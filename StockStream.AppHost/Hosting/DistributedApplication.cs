@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using StockStream.AppHost.Remediation;
+using StockStream.Remediation;
 
 namespace StockStream.AppHost.Hosting;
 
