@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StockStream.Remediation;
 using StockStream.Remediator.Alerts;
@@ -17,7 +18,7 @@ public static class RemediatorExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<RemediatorOptions>().BindConfiguration(RemediatorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<RemediationOptions>().BindConfiguration(RemediationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(provider => new RemediationPolicy(
             provider.GetRequiredService<IOptions<RemediationOptions>>().Value, provider.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<RemediatorMetrics>();

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.Options;
 using StockStream.Remediation;
 
 namespace StockStream.Remediator.Alerts;
@@ -8,8 +9,12 @@ namespace StockStream.Remediator.Alerts;
 /// the background, one at a time: the webhook answers at once because Alertmanager retries slow or failing webhooks.
 /// </summary>
 public sealed partial class RemediationQueue(
-    RemediationPolicy policy, IResourceController controller, RemediatorMetrics metrics, ILogger<RemediationQueue> logger) : BackgroundService
+    RemediationPolicy policy, IResourceController controller, IOptions<RemediatorOptions> options, RemediatorMetrics metrics,
+    ILogger<RemediationQueue> logger) : BackgroundService
 {
+    /// <summary>Verdict label for alerts naming a Deployment outside <see cref="RemediatorOptions.Deployments"/>.</summary>
+    public const string NotAllowed = "NotAllowed";
+
     private readonly Channel<RemediationDecision> _restarts = Channel.CreateBounded<RemediationDecision>(
         new BoundedChannelOptions(policy.Options.QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
 
@@ -20,8 +25,16 @@ public sealed partial class RemediationQueue(
         var queued = 0;
         foreach (var alert in payload.Alerts)
         {
+            // Judged before the policy so a mislabelled alert neither restarts anything nor uses up the hourly cap.
+            if (alert is { IsFiring: true, Resource: { } named } && !options.Value.Deployments.Contains(named, StringComparer.Ordinal))
+            {
+                metrics.Decided(NotAllowed);
+                LogNotAllowed(logger, alert.AlertName, named);
+                continue;
+            }
+
             var decision = policy.Evaluate(alert);
-            metrics.Decided(decision.Verdict);
+            metrics.Decided(decision.Verdict.ToString());
             switch (decision.Verdict)
             {
                 case RemediationVerdict.Restart when _restarts.Writer.TryWrite(decision):
@@ -77,6 +90,9 @@ public sealed partial class RemediationQueue(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alert {AlertName} on {Resource} (fingerprint {Fingerprint}): restart queued")]
     private static partial void LogRestartQueued(ILogger logger, string alertName, string resource, string fingerprint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Alert {AlertName} names {Resource}, which is not a Deployment this remediator may restart; ignored")]
+    private static partial void LogNotAllowed(ILogger logger, string alertName, string resource);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Alert {AlertName} on {Resource}: restart queue full, request dropped")]
     private static partial void LogQueueFull(ILogger logger, string alertName, string resource);

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using StockStream.Remediation;
 
 namespace StockStream.Remediator.Alerts;
 
@@ -19,7 +18,7 @@ public sealed class RemediatorMetrics
         _decisions = meter.CreateCounter<long>("stockstream.remediator.decisions", "{alert}", "Alerts judged by the remediation policy, by verdict.");
     }
 
-    public void Decided(RemediationVerdict verdict) => _decisions.Add(1, new KeyValuePair<string, object?>("verdict", verdict.ToString()));
+    public void Decided(string verdict) => _decisions.Add(1, new KeyValuePair<string, object?>("verdict", verdict));
 
     public void Restarted(string resource, bool succeeded) => _restarts.Add(1,
         new KeyValuePair<string, object?>("resource", resource), new KeyValuePair<string, object?>("result", succeeded ? "ok" : "failed"));
