@@ -30,6 +30,48 @@ internal static class ManifestCheck
         return JsonSerializer.Deserialize<List<ManifestResult>>(result.StdOut, new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
     }
 
+    /// <summary>
+    /// Fields the Kubernetes API does not know (a misindented or misspelt key, which the OpenAPI schemas let through):
+    /// every document of a kind KubernetesClient has a model for is read with its strict deserializer, which refuses
+    /// unknown properties, like <c>kubectl apply --validate=strict</c>. CRD objects are left to the schema check.
+    /// </summary>
+    public static IReadOnlyList<string> UnknownFields(string yaml)
+    {
+        var known = typeof(k8s.Models.KubernetesEntityAttribute).Assembly.GetTypes()
+            .Select(type => type.GetCustomAttributes(typeof(k8s.Models.KubernetesEntityAttribute), inherit: true).OfType<k8s.Models.KubernetesEntityAttribute>().FirstOrDefault())
+            .OfType<k8s.Models.KubernetesEntityAttribute>()
+            .Select(entity => $"{(string.IsNullOrEmpty(entity.Group) ? string.Empty : entity.Group + "/")}{entity.ApiVersion}/{entity.Kind}")
+            .ToHashSet(StringComparer.Ordinal);
+        var stream = new YamlDotNet.RepresentationModel.YamlStream();
+        using (var reader = new StringReader(yaml))
+        {
+            stream.Load(reader);
+        }
+
+        var errors = new List<string>();
+        foreach (var document in stream.Documents)
+        {
+            if (document.RootNode is not YamlDotNet.RepresentationModel.YamlMappingNode root
+                || !known.Contains($"{root.Scalar("apiVersion")}/{root.Scalar("kind")}"))
+            {
+                continue;
+            }
+
+            using var text = new StringWriter();
+            new YamlDotNet.RepresentationModel.YamlStream(document).Save(text, assignAnchors: false);
+            try
+            {
+                k8s.KubernetesYaml.LoadAllFromString(text.ToString(), strict: true);
+            }
+            catch (YamlDotNet.Core.YamlException ex)
+            {
+                errors.Add($"{root.Scalar("kind")} {root.Scalar("metadata", "name")}: {(ex.InnerException ?? ex).Message}");
+            }
+        }
+
+        return errors;
+    }
+
     /// <summary>Validates YAML text (written to a temporary file).</summary>
     public static async Task<IReadOnlyList<ManifestResult>> ValidateTextAsync(string yaml)
     {

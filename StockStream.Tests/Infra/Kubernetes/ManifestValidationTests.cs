@@ -27,6 +27,51 @@ public sealed class ManifestValidationTests
         Assert.All(results, r => Assert.True(r.Errors.Count == 0, r.ToString()));
     }
 
+    [Theory]
+    [MemberData(nameof(Environments))]
+    public async Task No_rendered_object_has_a_field_the_kubernetes_api_does_not_know(string environment)
+    {
+        var errors = ManifestCheck.UnknownFields(await Chart.RenderTextAsync(environment));
+
+        Assert.True(errors.Count == 0, string.Join('\n', errors));
+    }
+
+    [Fact]
+    public void A_misindented_or_misspelt_field_is_caught_as_unknown()
+    {
+        const string Misindented = """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: misindented
+            spec:
+              replica: 2
+              selector:
+                matchLabels: {app: x}
+              template:
+                spec:
+                  containers:
+                    - name: app
+                      image: example/app:1
+                  readinessProbe:
+                    httpGet: {path: /health, port: 8080}
+            ---
+            apiVersion: monitoring.coreos.com/v1
+            kind: ServiceMonitor
+            metadata:
+              name: left-to-the-crd-schema
+            spec:
+              selector: {}
+              endpoints: []
+            """;
+
+        var errors = ManifestCheck.UnknownFields(Misindented);
+
+        var error = Assert.Single(errors);
+        Assert.Contains("Deployment misindented", error, StringComparison.Ordinal);
+        Assert.Contains("'replica' not found on type 'k8s.Models.V1DeploymentSpec'", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task With_every_switch_on_the_monitoring_objects_are_rendered_and_validated_against_their_crds()
     {
