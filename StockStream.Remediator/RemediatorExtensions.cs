@@ -23,6 +23,8 @@ public static class RemediatorExtensions
             provider.GetRequiredService<IOptions<RemediationOptions>>().Value, provider.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<RemediatorMetrics>();
         builder.Services.AddSingleton<ServiceAccount>();
+        // The queue (a singleton) keeps this typed client for its lifetime; the handler's PooledConnectionLifetime
+        // still re-resolves the API server's address every few minutes.
         builder.Services.AddHttpClient<IResourceController, DeploymentRestarter>((provider, http) =>
                 http.BaseAddress = provider.GetRequiredService<IOptions<RemediatorOptions>>().Value.ApiServer)
             .ConfigurePrimaryHttpMessageHandler(provider => provider.GetRequiredService<ServiceAccount>().CreateHandler());
