@@ -1,5 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using StockStream.AppHost.Remediation;
+using StockStream.Remediation;
 
 namespace StockStream.AppHost;
 

@@ -1,3 +1,4 @@
+using StockStream.Remediation;
 using System.Net;
 using System.Net.Sockets;
 using Aspire.Hosting.ApplicationModel;

@@ -1,3 +1,4 @@
+using StockStream.Remediation;
 using Aspire.Hosting.ApplicationModel;
 using StockStream.AppHost.Supervision;
 

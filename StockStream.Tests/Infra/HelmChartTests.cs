@@ -15,17 +15,18 @@ public sealed class HelmChartTests
     }
 
     [Fact]
-    public async Task Default_render_has_three_locked_down_deployments_with_probes()
+    public async Task Default_render_has_four_locked_down_deployments_with_probes()
     {
         var documents = await RenderAsync();
         var deployments = Kind(documents, "Deployment");
 
-        Assert.Equal(["gateway", "ingestor", "web"], deployments.Select(Component).Order(StringComparer.Ordinal));
+        Assert.Equal(["gateway", "ingestor", "remediator", "web"], deployments.Select(Component).Order(StringComparer.Ordinal));
         foreach (var deployment in deployments)
         {
             var pod = deployment.Get("spec", "template", "spec")!;
             Assert.Equal("true", pod.Scalar("securityContext", "runAsNonRoot"));
-            Assert.Equal("false", pod.Scalar("automountServiceAccountToken"));
+            // Only the remediator talks to the Kubernetes API (ChartPolicyTests checks its RBAC).
+            Assert.Equal(Component(deployment) == "remediator" ? "true" : "false", pod.Scalar("automountServiceAccountToken"));
             Assert.Contains(pod.Items("volumes"), volume => volume.Scalar("name") == "tmp" && volume.Get("emptyDir") is not null);
 
             var container = Assert.Single(pod.Items("containers"));
@@ -55,17 +56,18 @@ public sealed class HelmChartTests
         var webIngress = ingresses.Single(i => Component(i) == "web");
         Assert.Equal("cookie", webIngress.Scalar("metadata", "annotations", "nginx.ingress.kubernetes.io/affinity"));
 
-        Assert.Equal("gateway", Component(Assert.Single(Kind(documents, "PodDisruptionBudget"))));
+        Assert.Equal(["gateway", "ingestor", "remediator", "web"], Kind(documents, "PodDisruptionBudget").Select(Component).Order(StringComparer.Ordinal));
         var hpa = Assert.Single(Kind(documents, "HorizontalPodAutoscaler"));
         Assert.Equal("gateway", Component(hpa));
         Assert.Equal("2", hpa.Scalar("spec", "minReplicas"));
-        Assert.Equal(3, Kind(documents, "Service").Count);
+        // The four components, and the endpoint-less Service the web Ingress sends /metrics, /health and /alive to.
+        Assert.Equal(["gateway", "ingestor", "remediator", "unrouted", "web"], Kind(documents, "Service").Select(Component).Order(StringComparer.Ordinal));
     }
 
     [Fact]
     public async Task Secrets_come_from_the_existing_secret_never_from_values()
     {
-        var documents = await RenderAsync("--set", "redis.secretKey=redis-connection-string");
+        var documents = await RenderAsync("--set", "redis.secretKey=redis-connection-string", "--set", "redis.connectionString=");
         foreach (var deployment in Kind(documents, "Deployment"))
         {
             var env = deployment.Get("spec", "template", "spec")!.Items("containers").Single().Items("env").ToList();

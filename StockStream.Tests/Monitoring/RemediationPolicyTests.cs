@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
-using StockStream.AppHost.Remediation;
+using StockStream.Remediation;
 
 namespace StockStream.Tests.Monitoring;
 

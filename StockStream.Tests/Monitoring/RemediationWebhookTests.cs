@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StockStream.AppHost.Remediation;
+using StockStream.Remediation;
 using StockStream.Tests.Infrastructure;
 
 namespace StockStream.Tests.Monitoring;

@@ -48,17 +48,36 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s/stockstream-%s:%s" .root.Values.image.registry .component (default .root.Chart.AppVersion .root.Values.image.tag) }}
 {{- end }}
 
-{{/* ConnectionStrings__redis: from the Secret when redis.secretKey is set, else the plain value. */}}
+{{/* The Redis connection string when it is a plain value: the in-cluster development Redis, or redis.connectionString (+ ssl=True when redis.tls). */}}
+{{- define "stockstream.redisConnectionString" -}}
+{{- if .Values.redis.inCluster.enabled }}
+{{- printf "%s:6379,abortConnect=False" (include "stockstream.componentName" (dict "root" . "component" "redis")) }}
+{{- else }}
+{{- $value := required "redis.connectionString or redis.secretKey is required (or redis.inCluster.enabled for development)" .Values.redis.connectionString }}
+{{- if and .Values.redis.tls (not (regexMatch "(?i)(^|,)\\s*ssl\\s*=" $value)) }}
+{{- printf "%s,ssl=True" $value }}
+{{- else }}
+{{- $value }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* ConnectionStrings__redis: from the Secret when redis.secretKey is set (external Redis with a password), else the plain value. */}}
 {{- define "stockstream.redisEnv" -}}
 - name: ConnectionStrings__redis
-{{- if .Values.redis.secretKey }}
+{{- if and .Values.redis.secretKey (not .Values.redis.inCluster.enabled) }}
   valueFrom:
     secretKeyRef:
       name: {{ required "auth.existingSecret is required" .Values.auth.existingSecret }}
       key: {{ .Values.redis.secretKey }}
 {{- else }}
-  value: {{ required "redis.connectionString or redis.secretKey is required" .Values.redis.connectionString | quote }}
+  value: {{ include "stockstream.redisConnectionString" . | quote }}
 {{- end }}
+{{- end }}
+
+{{/* Argo CD sync wave: order of apply within one sync (RBAC and policies first, workloads, then monitoring). */}}
+{{- define "stockstream.syncWave" -}}
+argocd.argoproj.io/sync-wave: {{ . | quote }}
 {{- end }}
 
 {{/* Auth__* for the gateway and the web: OIDC authority, or the development signing key from the Secret. */}}
@@ -96,8 +115,9 @@ metadata:
     prometheus.io/path: /metrics
   {{- end }}
 spec:
-  serviceAccountName: {{ include "stockstream.serviceAccountName" $root }}
-  automountServiceAccountToken: false
+  serviceAccountName: {{ .serviceAccountName | default (include "stockstream.serviceAccountName" $root) }}
+  {{- /* Only the remediator talks to the Kubernetes API; every other pod gets no token. */}}
+  automountServiceAccountToken: {{ .automountToken | default false }}
   {{- with $root.Values.imagePullSecrets }}
   imagePullSecrets:
     {{- toYaml . | nindent 4 }}
@@ -124,7 +144,9 @@ spec:
         - name: OTEL_EXPORTER_OTLP_ENDPOINT
           value: {{ . | quote }}
         {{- end }}
+        {{- if not .withoutRedis }}
         {{- include "stockstream.redisEnv" $root | nindent 8 }}
+        {{- end }}
         {{- with .env }}
         {{- toYaml . | nindent 8 }}
         {{- end }}

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace StockStream.AppHost.Remediation;
+namespace StockStream.Remediation;
 
 /// <summary>Limits on automatic restarts, so a problem restarts cannot fix does not become a restart storm.</summary>
 public sealed class RemediationOptions

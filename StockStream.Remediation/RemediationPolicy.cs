@@ -1,4 +1,4 @@
-namespace StockStream.AppHost.Remediation;
+namespace StockStream.Remediation;
 
 /// <summary>What the policy decided for one alert.</summary>
 public enum RemediationVerdict

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace StockStream.AppHost.Remediation;
+namespace StockStream.Remediation;
 
 /// <summary>The body Alertmanager POSTs to a webhook receiver (version 4 of its webhook format).</summary>
 public sealed record AlertmanagerWebhookPayload

@@ -1,0 +1,14 @@
+using StockStream.Remediator;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddRemediator();
+
+var app = builder.Build();
+
+app.MapDefaultEndpoints();
+app.MapAlertmanagerWebhook();
+app.MapGet("/", () => Results.Text("StockStream remediator: Alertmanager posts to /alerts; restarts Deployments (docs/kubernetes.md)."));
+
+app.Run();
