@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -75,6 +76,11 @@ public static partial class WebSocketEndpoint
 
         registry.Add(connection);
         LogConnected(logger, connection.SessionId, context.User.Identity?.Name);
+        // The upgrade request's span lasts as long as the session: name it so, and say how it ended, for the
+        // Aspire dashboard's (and Application Insights') trace views. No second per-connection object is kept.
+        var span = Activity.Current;
+        span?.DisplayName = "websocket session";
+        span?.SetTag("stockstream.session.id", connection.SessionId);
         try
         {
             var session = ActivatorUtilities.CreateInstance<WebSocketSession>(services, connection, socket);
@@ -84,6 +90,7 @@ public static partial class WebSocketEndpoint
         finally
         {
             registry.Remove(connection);
+            span?.SetTag("websocket.close_code", connection.CloseCode);
             LogDisconnected(logger, connection.SessionId, connection.CloseCode);
         }
     }
