@@ -1,4 +1,5 @@
 using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using StockStream.AppHost.Gateway;
 
@@ -26,13 +27,19 @@ internal sealed class MonitoringTargets(ResourceNotificationService notification
                     continue;
                 }
 
+                // A replica is probed from its first healthy moment until it stops: probing one that is still starting
+                // would fire alerts (and restarts) against a slow start; one that turns unhealthy stays probed.
                 var running = update.Snapshot.State?.Text == KnownResourceStates.Running ? ReplicaAddress.Of(update.Snapshot) : null;
-                var changed = running is null
-                    ? _replicas.Remove(update.ResourceId)
-                    : !_replicas.TryGetValue(update.ResourceId, out var known) || known.Address != running;
-                if (running is not null)
+                var known = _replicas.TryGetValue(update.ResourceId, out var target);
+                var changed = false;
+                if (running is null)
+                {
+                    changed = _replicas.Remove(update.ResourceId);
+                }
+                else if ((known && target.Address != running) || (!known && update.Snapshot.HealthStatus == HealthStatus.Healthy))
                 {
                     _replicas[update.ResourceId] = (update.Resource.Name, running);
+                    changed = true;
                 }
 
                 if (changed)

@@ -14,15 +14,25 @@ internal sealed class AspireResourceController(ResourceCommandService commands, 
 
     public async Task RestartAsync(string resourceName, CancellationToken cancellationToken)
     {
-        var restarted = await commands.ExecuteCommandAsync(resourceName, KnownResourceCommands.RestartCommand, cancellationToken).ConfigureAwait(false);
-        if (!restarted.Success)
+        string? failure;
+        try
+        {
+            var restarted = await commands.ExecuteCommandAsync(resourceName, KnownResourceCommands.RestartCommand, cancellationToken).ConfigureAwait(false);
+            failure = restarted.Success ? null : restarted.Message;
+        }
+        catch (InvalidOperationException ex)
+        {
+            failure = ex.Message; // "Failed to stop resource …": DCP's budget ran out, the stop goes on
+        }
+
+        if (failure is not null)
         {
             // The stop was asked for and goes on: wait for it, then start.
             await WaitStoppedAsync(resourceName, cancellationToken).ConfigureAwait(false);
             var started = await commands.ExecuteCommandAsync(resourceName, KnownResourceCommands.StartCommand, cancellationToken).ConfigureAwait(false);
             if (!started.Success)
             {
-                throw new InvalidOperationException($"Aspire could not restart {resourceName}: {restarted.Message}; then {started.Message}");
+                throw new InvalidOperationException($"Aspire could not restart {resourceName}: {failure}; then {started.Message}");
             }
         }
 
@@ -35,7 +45,8 @@ internal sealed class AspireResourceController(ResourceCommandService commands, 
         timeout.CancelAfter(StopTimeout);
         var model = notifications.TryGetCurrentState(resourceName, out var current) ? current.Resource.Name : resourceName;
         await notifications.WaitForResourceAsync(model,
-            e => e.ResourceId == resourceName && e.Snapshot.State?.Text is { } state && KnownResourceStates.TerminalStates.Contains(state),
+            // "Unknown": DCP stopped waiting for the process itself; it is on its way out.
+            e => e.ResourceId == resourceName && e.Snapshot.State?.Text is { } state && (KnownResourceStates.TerminalStates.Contains(state) || state == "Unknown"),
             timeout.Token).ConfigureAwait(false);
     }
 }
