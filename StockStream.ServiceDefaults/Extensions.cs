@@ -74,6 +74,8 @@ public static class Extensions
             builder.Services.AddOpenTelemetry().UseOtlpExporter();
         }
 
+        builder.AddAzureMonitorWhenConfigured();
+
         return builder;
     }
 
