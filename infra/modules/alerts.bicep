@@ -34,8 +34,6 @@ param webAppId string
 param webLatencyThresholdMs int = 1000
 
 var metricNamespace = 'Microsoft.App/containerApps'
-var ownerRoleId = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635'
-var emailOptOut = 'none'
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   name: 'ag-${namePrefix}'
@@ -48,11 +46,12 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
     armRoleReceivers: [
       {
         name: 'subscription-owners'
-        roleId: ownerRoleId
+        // Owner (built-in role id).
+        roleId: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635'
         useCommonAlertSchema: true
       }
     ]
-    emailReceivers: alertEmail == emailOptOut
+    emailReceivers: alertEmail == 'none'
       ? []
       : [
           {
