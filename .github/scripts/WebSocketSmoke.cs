@@ -9,7 +9,7 @@ using System.Text.Json;
 
 if (args.Length < 1 || !Uri.TryCreate(args[0], UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("ws" or "wss"))
 {
-    Console.Error.WriteLine("usage: WebSocketSmoke <ws[s]://host/ws> [timeout-seconds=60] [symbols=AAPL,MSFT,NVDA,TSLA,BTC-USD]");
+    Console.Error.WriteLine("usage: WebSocketSmoke <ws[s]://host/ws> [timeout-seconds=60] [symbols=AAPL,MSFT,NVDA,TSLA]");
     return 2;
 }
 
@@ -21,7 +21,7 @@ if (string.IsNullOrWhiteSpace(token))
 }
 
 var timeout = TimeSpan.FromSeconds(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 60);
-var symbols = (args.Length > 2 ? args[2] : "AAPL,MSFT,NVDA,TSLA,BTC-USD").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+var symbols = (args.Length > 2 ? args[2] : "AAPL,MSFT,NVDA,TSLA").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
 using var deadline = new CancellationTokenSource(timeout);
 using var socket = new ClientWebSocket();
