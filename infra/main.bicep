@@ -95,6 +95,7 @@ var stages = {
     webMinReplicas: 1
     webMaxReplicas: 2
     connectionsPerReplica: 2000
+    availabilityTestSeconds: 900
   }
   staging: {
     acrSku: 'Standard'
@@ -110,6 +111,7 @@ var stages = {
     webMinReplicas: 2
     webMaxReplicas: 4
     connectionsPerReplica: 5000
+    availabilityTestSeconds: 300
   }
   prod: {
     acrSku: 'Premium'
@@ -125,6 +127,7 @@ var stages = {
     webMinReplicas: 2
     webMaxReplicas: 6
     connectionsPerReplica: 10000
+    availabilityTestSeconds: 300
   }
 }
 var stage = stages[environmentType]
@@ -456,6 +459,7 @@ module alerts 'modules/alerts.bicep' = {
     alertEmail: alertEmail
     appInsightsId: monitoring.outputs.appInsightsId
     gatewayUri: gateway.outputs.uri
+    availabilityTestSeconds: stage.availabilityTestSeconds
     gatewayAppId: gateway.outputs.id
     gatewayMinReplicas: stage.gatewayMinReplicas
     ingestorAppId: ingestor.outputs.id

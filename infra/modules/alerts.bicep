@@ -26,6 +26,14 @@ param gatewayAppId string
 param gatewayMinReplicas int
 @description('https://<gateway fqdn>: the availability test calls its /alive.')
 param gatewayUri string
+
+@description('Seconds between availability test runs from each location (billed per run: docs/deploy.md).')
+@allowed([
+  300
+  600
+  900
+])
+param availabilityTestSeconds int
 param ingestorAppId string
 param ingestorReplicas int
 param webAppId string
@@ -250,7 +258,7 @@ resource webLatency 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   }
 }
 
-// The gateway's /alive through its public ingress, every 5 minutes from five regions. A plain HTTPS check: the
+// The gateway's /alive through its public ingress, every 5 (15 in dev) minutes from five regions. A plain HTTPS check: the
 // test cannot speak WebSocket, so the availability SLO also counts failed upgrades seen by the gateway itself.
 resource gatewayAvailability 'Microsoft.Insights/webtests@2022-06-15' = {
   name: 'webtest-${namePrefix}-gateway'
@@ -263,7 +271,7 @@ resource gatewayAvailability 'Microsoft.Insights/webtests@2022-06-15' = {
     SyntheticMonitorId: 'webtest-${namePrefix}-gateway'
     Name: 'gateway /alive'
     Enabled: true
-    Frequency: 300
+    Frequency: availabilityTestSeconds
     Timeout: 30
     Kind: 'standard'
     RetryEnabled: true
