@@ -83,6 +83,8 @@ public sealed class AzureTemplateTests
         var email = arm.Root["parameters"]!["alertEmail"]!.AsObject();
         Assert.False(email.ContainsKey("defaultValue"), "alertEmail must be required: an opt-out is explicit ('none')");
         Assert.Equal(1, (int?)email["minLength"]);
+        // azd substitutes the variable without a fallback, so an unset address makes azd ask instead of deploying empty.
+        Assert.Contains("\"${STOCKSTREAM_ALERT_EMAIL}\"", InfraRepo.Read("infra", "main.parameters.json"), StringComparison.Ordinal);
 
         var group = Assert.Single(arm.ResourcesOfType("Microsoft.Insights/actionGroups"));
         var roles = group["properties"]!["armRoleReceivers"]!.AsArray();
