@@ -1,3 +1,5 @@
+#:property PublishAot=false
+// (A plain JIT run: no native-AOT compiler package to restore on the CI runner.)
 // Smoke test of a deployed gateway over a real WebSocket, the way a client uses it: connect with a token,
 // subscribe, and wait for a live `update` of a subscribed symbol (docs/protocol.md). Exit code 0 when one
 // arrives in time, 1 otherwise, with the reason on stderr. A .NET 10 file-based app (no project, no packages):
