@@ -83,14 +83,15 @@ public sealed partial class AzureYamlTests
     }
 
     [Fact]
-    public void Redis_is_private_only()
+    public async Task Redis_is_private_only()
     {
-        var redis = InfraRepo.Read("infra", "modules", "redis.bicep");
+        var redis = (await CompiledTemplate.MainAsync()).Module("redis");
 
-        Assert.Contains("publicNetworkAccess: 'Disabled'", redis, StringComparison.Ordinal);
-        Assert.Contains("Microsoft.Network/privateEndpoints@", redis, StringComparison.Ordinal);
-        Assert.Contains("Microsoft.Network/privateDnsZones@", redis, StringComparison.Ordinal);
-        Assert.Contains("virtualNetworkLinks@", redis, StringComparison.Ordinal);
+        Assert.Equal("Disabled", (string?)CompiledTemplate.Resource(redis, "Microsoft.Cache/redisEnterprise")["properties"]!["publicNetworkAccess"]);
+        var endpoint = CompiledTemplate.Resource(redis, "Microsoft.Network/privateEndpoints");
+        Assert.Equal("redisEnterprise", (string?)endpoint["properties"]!["privateLinkServiceConnections"]![0]!["properties"]!["groupIds"]![0]);
+        Assert.Equal("privatelink.redis.azure.net", CompiledTemplate.Resolve(redis, CompiledTemplate.Resource(redis, "Microsoft.Network/privateDnsZones")["name"]));
+        CompiledTemplate.Resource(redis, "Microsoft.Network/privateDnsZones/virtualNetworkLinks");
     }
 
     [GeneratedRegex(@"resource\s+\w+\s+'Microsoft\.App/containerApps@[^']+'\s*=\s*\{", RegexOptions.CultureInvariant)]
