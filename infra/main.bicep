@@ -66,8 +66,9 @@ param authAudience string = 'stockstream'
 @description('Token issuer for development tokens (Auth:Issuer).')
 param authIssuer string = 'stockstream-dev'
 
-@description('Address that receives alert e-mails. Empty creates the action group without receivers.')
-param alertEmail string = ''
+@minLength(1)
+@description('On-call e-mail for alerts (required). \'none\' is the explicit opt-out: alerts then reach the subscription Owners only.')
+param alertEmail string
 
 @description('Set by azd (SERVICE_GATEWAY_RESOURCE_EXISTS): keep the deployed image on re-provision.')
 param gatewayExists bool = false
@@ -94,6 +95,7 @@ var stages = {
     webMinReplicas: 1
     webMaxReplicas: 2
     connectionsPerReplica: 2000
+    availabilityTestSeconds: 900
   }
   staging: {
     acrSku: 'Standard'
@@ -109,6 +111,7 @@ var stages = {
     webMinReplicas: 2
     webMaxReplicas: 4
     connectionsPerReplica: 5000
+    availabilityTestSeconds: 300
   }
   prod: {
     acrSku: 'Premium'
@@ -124,6 +127,7 @@ var stages = {
     webMinReplicas: 2
     webMaxReplicas: 6
     connectionsPerReplica: 10000
+    availabilityTestSeconds: 300
   }
 }
 var stage = stages[environmentType]
@@ -140,7 +144,9 @@ var names = {
   logAnalytics: 'log-${resourceToken}'
   appInsights: 'appi-${resourceToken}'
   registry: 'cr${resourceToken}'
-  identity: 'id-${resourceToken}'
+  gatewayIdentity: 'id-gateway-${resourceToken}'
+  ingestorIdentity: 'id-ingestor-${resourceToken}'
+  webIdentity: 'id-web-${resourceToken}'
   keyVault: 'kv-${resourceToken}'
   network: 'vnet-${resourceToken}'
   redis: 'redis-${resourceToken}'
@@ -171,16 +177,50 @@ module monitoring 'modules/monitoring.bicep' = {
     logAnalyticsName: names.logAnalytics
     appInsightsName: names.appInsights
     retentionInDays: stage.logRetentionDays
+    publisherIdentityNames: [
+      names.gatewayIdentity
+      names.ingestorIdentity
+      names.webIdentity
+    ]
+    readerIdentityNames: [
+      names.gatewayIdentity
+    ]
   }
+  dependsOn: [
+    gatewayIdentity
+    ingestorIdentity
+    webIdentity
+  ]
 }
 
-module identity 'modules/identity.bicep' = {
-  name: 'identity'
+// One identity per app, so that each can read only its own secrets (secretReaders below).
+module gatewayIdentity 'modules/identity.bicep' = {
+  name: 'identity-gateway'
   scope: rg
   params: {
     location: location
     tags: tags
-    name: names.identity
+    name: names.gatewayIdentity
+  }
+}
+
+module ingestorIdentity 'modules/identity.bicep' = {
+  name: 'identity-ingestor'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: names.ingestorIdentity
+  }
+}
+
+module webIdentity 'modules/identity.bicep' = {
+  name: 'identity-web'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: names.webIdentity
   }
 }
 
@@ -192,10 +232,16 @@ module registry 'modules/registry.bicep' = {
     tags: tags
     name: names.registry
     sku: stage.acrSku
-    pullIdentityName: names.identity
+    pullIdentityNames: [
+      names.gatewayIdentity
+      names.ingestorIdentity
+      names.webIdentity
+    ]
   }
   dependsOn: [
-    identity
+    gatewayIdentity
+    ingestorIdentity
+    webIdentity
   ]
 }
 
@@ -207,7 +253,8 @@ module keyVault 'modules/keyvault.bicep' = {
     tags: tags
     name: names.keyVault
     enablePurgeProtection: stage.keyVaultPurgeProtection
-    readerIdentityName: names.identity
+    virtualNetworkId: network.outputs.virtualNetworkId
+    privateEndpointSubnetId: network.outputs.privateEndpointSubnetId
     rotatorPrincipalId: principalId
     rotatorPrincipalType: principalType
     jwtSigningKeySecretName: secretNames.jwtSigningKey
@@ -215,9 +262,6 @@ module keyVault 'modules/keyvault.bicep' = {
     coinGeckoApiKeySecretName: secretNames.coinGeckoApiKey
     coinGeckoApiKey: coinGeckoApiKey
   }
-  dependsOn: [
-    identity
-  ]
 }
 
 module network 'modules/network.bicep' = {
@@ -249,6 +293,56 @@ module redis 'modules/redis.bicep' = {
   ]
 }
 
+// Which app may read which secret; nothing else is granted on the vault. `when` says when the secret exists:
+// always, only with the development signing key (no OIDC authority), or only when a CoinGecko key was given.
+var secretReaders = [
+  {
+    app: 'gateway'
+    secret: 'redis-connection-string'
+    when: 'always'
+  }
+  {
+    app: 'gateway'
+    secret: 'jwt-signing-key'
+    when: 'devSigningKey'
+  }
+  {
+    app: 'ingestor'
+    secret: 'redis-connection-string'
+    when: 'always'
+  }
+  {
+    app: 'ingestor'
+    secret: 'coingecko-api-key'
+    when: 'coinGeckoApiKey'
+  }
+  {
+    app: 'web'
+    secret: 'jwt-signing-key'
+    when: 'devSigningKey'
+  }
+]
+
+module secretAccess 'modules/secret-reader.bicep' = [
+  for reader in secretReaders: if (reader.when == 'always' || (reader.when == 'devSigningKey' && empty(authAuthority)) || (reader.when == 'coinGeckoApiKey' && !empty(coinGeckoApiKey))) {
+    name: 'secret-${reader.app}-${reader.secret}'
+    scope: rg
+    params: {
+      keyVaultName: names.keyVault
+      secretName: reader.secret
+      identityName: 'id-${reader.app}-${resourceToken}'
+    }
+    // The Redis connection string is written by the redis module, the other secrets by the keyvault module.
+    dependsOn: [
+      keyVault
+      redis
+      gatewayIdentity
+      ingestorIdentity
+      webIdentity
+    ]
+  }
+]
+
 module containerAppsEnvironment 'modules/container-apps-environment.bicep' = {
   name: 'container-apps-environment'
   scope: rg
@@ -265,11 +359,9 @@ module containerAppsEnvironment 'modules/container-apps-environment.bicep' = {
   ]
 }
 
-// What every app shares: identity, registry, secrets and telemetry.
+// What every app shares: environment, registry, vault and telemetry (each app has its own identity).
 var appCommon = {
   environmentId: containerAppsEnvironment.outputs.id
-  identityId: identity.outputs.id
-  identityClientId: identity.outputs.clientId
   registryServer: registry.outputs.loginServer
   keyVaultUri: keyVault.outputs.uri
   appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
@@ -286,18 +378,23 @@ module gateway 'app/gateway.bicep' = {
     name: names.gateway
     exists: gatewayExists
     common: appCommon
+    identity: {
+      id: gatewayIdentity.outputs.id
+      clientId: gatewayIdentity.outputs.clientId
+    }
     minReplicas: stage.gatewayMinReplicas
     maxReplicas: stage.gatewayMaxReplicas
     connectionsPerReplica: stage.connectionsPerReplica
+    appInsightsAppId: monitoring.outputs.appInsightsAppId
     redisSecretName: secretNames.redisConnectionString
     jwtSecretName: empty(authAuthority) ? secretNames.jwtSigningKey : ''
     authAuthority: authAuthority
     authAudience: authAudience
     authIssuer: authIssuer
   }
-  // The apps reference the Redis connection-string secret that the redis module writes.
+  // Container Apps resolves the Key Vault references at creation: the secrets and the app's access must exist.
   dependsOn: [
-    redis
+    secretAccess
   ]
 }
 
@@ -310,13 +407,17 @@ module ingestor 'app/ingestor.bicep' = {
     name: names.ingestor
     exists: ingestorExists
     common: appCommon
+    identity: {
+      id: ingestorIdentity.outputs.id
+      clientId: ingestorIdentity.outputs.clientId
+    }
     redisSecretName: secretNames.redisConnectionString
     coinGeckoSecretName: empty(coinGeckoApiKey) ? '' : secretNames.coinGeckoApiKey
     coinGeckoBaseUrl: coinGeckoBaseUrl
   }
-  // The apps reference the Redis connection-string secret that the redis module writes.
+  // Container Apps resolves the Key Vault references at creation: the secrets and the app's access must exist.
   dependsOn: [
-    redis
+    secretAccess
   ]
 }
 
@@ -329,9 +430,12 @@ module web 'app/web.bicep' = {
     name: names.web
     exists: webExists
     common: appCommon
+    identity: {
+      id: webIdentity.outputs.id
+      clientId: webIdentity.outputs.clientId
+    }
     minReplicas: stage.webMinReplicas
     maxReplicas: stage.webMaxReplicas
-    redisSecretName: secretNames.redisConnectionString
     jwtSecretName: empty(authAuthority) ? secretNames.jwtSigningKey : ''
     authAuthority: authAuthority
     authAudience: authAudience
@@ -339,9 +443,9 @@ module web 'app/web.bicep' = {
     gatewayInternalUrl: gateway.outputs.internalUrl
     gatewayPublicUrl: gateway.outputs.uri
   }
-  // The apps reference the Redis connection-string secret that the redis module writes.
+  // Container Apps resolves the Key Vault references at creation: the secrets and the app's access must exist.
   dependsOn: [
-    redis
+    secretAccess
   ]
 }
 
@@ -349,9 +453,13 @@ module alerts 'modules/alerts.bicep' = {
   name: 'alerts'
   scope: rg
   params: {
+    location: location
     tags: tags
     namePrefix: environmentName
     alertEmail: alertEmail
+    appInsightsId: monitoring.outputs.appInsightsId
+    gatewayUri: gateway.outputs.uri
+    availabilityTestSeconds: stage.availabilityTestSeconds
     gatewayAppId: gateway.outputs.id
     gatewayMinReplicas: stage.gatewayMinReplicas
     ingestorAppId: ingestor.outputs.id
@@ -371,7 +479,9 @@ output AZURE_CONTAINER_APPS_ENVIRONMENT_NAME string = containerAppsEnvironment.o
 output AZURE_CONTAINER_APPS_ENVIRONMENT_DEFAULT_DOMAIN string = containerAppsEnvironment.outputs.defaultDomain
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_KEY_VAULT_ENDPOINT string = keyVault.outputs.uri
-output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output AZURE_APPLICATION_INSIGHTS_NAME string = monitoring.outputs.appInsightsName
+output AZURE_LOG_ANALYTICS_WORKSPACE_NAME string = monitoring.outputs.logAnalyticsName
+output AZURE_ASPIRE_DASHBOARD_URL string = containerAppsEnvironment.outputs.aspireDashboardUrl
 output AZURE_REDIS_HOST string = redis.outputs.hostName
 output STOCKSTREAM_ENVIRONMENT string = environmentType
 output SERVICE_GATEWAY_NAME string = gateway.outputs.name

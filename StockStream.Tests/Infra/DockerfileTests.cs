@@ -46,6 +46,27 @@ public sealed partial class DockerfileTests
 
     [Theory]
     [MemberData(nameof(Dockerfiles))]
+    public void Every_base_image_is_pinned_by_digest_and_keeps_its_tag(string dockerfile)
+    {
+        foreach (var from in Instructions(dockerfile).Where(i => i.Keyword == "FROM"))
+        {
+            var image = from.Arguments.Split(' ').First(part => !part.StartsWith("--", StringComparison.Ordinal));
+            // name:tag@sha256:<64 hex>: the digest makes builds repeatable, the tag lets Dependabot find updates.
+            Assert.Matches(@"^[a-z0-9./-]+:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64}$", image);
+        }
+    }
+
+    [Fact]
+    public void The_team_screen_image_has_tzdata_for_its_configured_time_zone()
+    {
+        var image = Instructions(Path.Combine("StockStream.Web", "Dockerfile")).Last(i => i.Keyword == "FROM").Arguments;
+
+        // Microsoft's chiseled "extra" images add tzdata (and ICU, unused: the apps run with invariant globalization).
+        Assert.Contains("-chiseled-extra@", image, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Dockerfiles))]
     public void Final_stage_runs_as_a_non_root_user(string dockerfile)
     {
         var instructions = Instructions(dockerfile);
@@ -137,9 +158,10 @@ public sealed partial class DockerfileTests
         Assert.Equal("true", properties.GetProperty("EnableSdkContainerSupport").GetString());
         Assert.Equal("1654", properties.GetProperty("ContainerUser").GetString());
 
+        // Same base image by tag; the Dockerfile pins it by digest as well, the SDK resolves the tag at publish time.
         var dockerfile = Path.Combine(Path.GetDirectoryName(project)!, "Dockerfile");
         var finalImage = Instructions(dockerfile).Last(i => i.Keyword == "FROM").Arguments.Split(' ')[0];
-        Assert.Equal(finalImage, properties.GetProperty("ContainerBaseImage").GetString());
+        Assert.Equal(finalImage.Split('@')[0], properties.GetProperty("ContainerBaseImage").GetString());
 
         var ports = json.RootElement.GetProperty("Items").GetProperty("ContainerPort").EnumerateArray().Select(p => p.GetProperty("Identity").GetString());
         Assert.Equal(["8080"], ports);

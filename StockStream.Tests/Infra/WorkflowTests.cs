@@ -90,7 +90,89 @@ public sealed partial class WorkflowTests
         }
 
         Assert.DoesNotMatch(@"(?i)(AZURE_CREDENTIALS|client-secret|--password|-p \$)", text);
-        Assert.Contains("azd deploy", text, StringComparison.Ordinal);
+        Assert.Contains("azd provision", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cd_runs_only_for_commits_on_which_ci_passed()
+    {
+        var cd = YamlDocuments.LoadMapping(InfraRepo.Read(".github", "workflows", "cd.yml"));
+
+        Assert.Null(cd.Get("on", "push"));
+        Assert.Equal(["ci"], cd.Items("on", "workflow_run", "workflows").Select(w => ((YamlScalarNode)w).Value));
+        Assert.Equal(["completed"], cd.Items("on", "workflow_run", "types").Select(w => ((YamlScalarNode)w).Value));
+        Assert.Equal("ci", YamlDocuments.LoadMapping(InfraRepo.Read(".github", "workflows", "ci.yml")).Scalar("name"));
+
+        var gate = cd.Get("jobs", "gate")!;
+        Assert.Contains("github.event.workflow_run.conclusion == 'success'", gate.Scalar("if"), StringComparison.Ordinal);
+        // A manual run checks ci's result for its commit too.
+        Assert.Contains(gate.Items("steps"), step => step.Scalar("run")?.Contains("status=success", StringComparison.Ordinal) == true);
+
+        // Every other job waits for the gate, directly or through another job, and builds the gate's commit.
+        foreach (var (name, job) in cd.Entries("jobs").Where(job => job.Key != "gate"))
+        {
+            Assert.True(Needs(cd, name).Contains("gate"), $"job {name} does not depend on the gate");
+            Assert.All(job.Items("steps").Where(step => step.Scalar("uses")?.StartsWith("actions/checkout@", StringComparison.Ordinal) == true),
+                checkout => Assert.Equal("${{ needs.gate.outputs.sha }}", checkout.Scalar("with", "ref")));
+        }
+    }
+
+    [Fact]
+    public void Cd_pins_the_azd_version()
+    {
+        var cd = YamlDocuments.LoadMapping(InfraRepo.Read(".github", "workflows", "cd.yml"));
+        var setup = Assert.Single(cd.Entries("jobs").SelectMany(job => job.Value.Items("steps")),
+            step => step.Scalar("uses")?.StartsWith("Azure/setup-azd@", StringComparison.OrdinalIgnoreCase) == true);
+
+        Assert.Equal("${{ env.AZD_VERSION }}", setup.Scalar("with", "version"));
+        Assert.Matches(@"^\d+\.\d+\.\d+$", cd.Scalar("env", "AZD_VERSION") ?? "");
+    }
+
+    [Fact]
+    public void Cd_trials_a_zero_traffic_revision_smoke_tests_it_then_shifts_traffic_and_rolls_back_on_failure()
+    {
+        var cd = YamlDocuments.LoadMapping(InfraRepo.Read(".github", "workflows", "cd.yml"));
+        var steps = cd.Items("jobs", "deploy", "steps").Select(step => (Run: step.Scalar("run") ?? "", If: step.Scalar("if"))).ToList();
+
+        int Index(string fragment) => steps.FindIndex(step => step.Run.Contains(fragment, StringComparison.Ordinal));
+        var provision = Index("azd provision");
+        var record = Index("deploy-revision.sh record");
+        var trial = Index("deploy-revision.sh trial");
+        var smoke = Index("smoke-test.sh \"$GATEWAY_TRIAL_FQDN\"");
+        var promote = Index("deploy-revision.sh promote");
+        var rollback = Index("deploy-revision.sh rollback");
+        Assert.True(provision >= 0 && provision < record && record < trial && trial < smoke && smoke < promote && promote < rollback,
+            $"order: provision {provision}, record {record}, trial {trial}, smoke {smoke}, promote {promote}, rollback {rollback}");
+        Assert.StartsWith("failure()", steps[rollback].If, StringComparison.Ordinal);
+
+        // The trial revision gets no traffic until promote: traffic is pinned to the serving revision by name first.
+        var script = InfraRepo.Read(".github", "scripts", "deploy-revision.sh");
+        Assert.Contains("--revision-weight \"$stable=100\"", script, StringComparison.Ordinal);
+        Assert.Contains("--revision-suffix", script, StringComparison.Ordinal);
+        Assert.Contains("@%s", script, StringComparison.Ordinal); // images by digest
+        Assert.Contains("WebSocketSmoke.cs", InfraRepo.Read(".github", "scripts", "smoke-test.sh"), StringComparison.Ordinal);
+    }
+
+    private static HashSet<string> Needs(YamlMappingNode workflow, string job)
+    {
+        var all = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<string>([job]);
+        while (pending.TryPop(out var current))
+        {
+            var needs = workflow.Get("jobs", current, "needs");
+            var direct = needs switch
+            {
+                YamlScalarNode scalar => [scalar.Value!],
+                YamlSequenceNode sequence => sequence.Children.Select(n => ((YamlScalarNode)n).Value!).ToList(),
+                _ => new List<string>(),
+            };
+            foreach (var need in direct.Where(all.Add))
+            {
+                pending.Push(need);
+            }
+        }
+
+        return all;
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public sealed class MonitoringConfigTests : IDisposable
             ["check", "config", Path.Combine(MonitoringRepo.Monitoring, "prometheus", "prometheus.yml")]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("2 rule files found", result.Output, StringComparison.Ordinal);
+        Assert.Contains("3 rule files found", result.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -90,6 +90,8 @@ public sealed class MonitoringConfigTests : IDisposable
     [InlineData("remediation", "alertname=GatewayDown", "severity=critical", "resource=gateway-0")]
     [InlineData("log-only", "alertname=DeliveryLatencyHigh", "severity=warning", "resource=gateway-0")]
     [InlineData("log-only", "alertname=CoinGeckoDown", "severity=warning", "source=coingecko")]
+    [InlineData("people", "alertname=FreshnessBudgetBurn", "severity=critical", "slo=freshness")]
+    [InlineData("dead-man-switch", "alertname=Watchdog", "severity=warning", "job=stockstream")]
     public async Task Critical_alerts_route_to_the_remediation_webhook_and_warnings_do_not(string receiver, string alertname, string severity, string extra)
     {
         var plan = Render();

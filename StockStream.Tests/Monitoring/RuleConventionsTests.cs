@@ -9,6 +9,7 @@ public sealed class RuleConventionsTests
     [
         "GatewayDown", "WebSocketProbeFailing", "DeliveryLatencyHigh", "SlowClientDisconnectsSurging", "StaleData",
         "CoinGeckoDown", "RedisDown", "RestartsTooFrequent", "IngestorNoLeader",
+        "WebSocketAvailabilityBudgetBurn", "DeliveryLatencyBudgetBurn", "FreshnessBudgetBurn", "Watchdog",
     ];
 
     public static TheoryData<string> Alerts => new(AlertNames);

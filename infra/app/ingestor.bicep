@@ -1,12 +1,22 @@
 // StockStream.Ingestor: no ingress (nothing calls it), exactly two replicas. Both run; the one holding the
 // leader lease in Redis publishes, the other takes over within the lease TTL if it dies.
-import { appCommon, placeholderImage, healthProbes, keyVaultSecret, resourceTags } from '../modules/shared.bicep'
+import {
+  appCommon
+  appIdentity
+  healthProbes
+  keyVaultSecret
+  managementEnv
+  placeholderImage
+  placeholderProbes
+  resourceTags
+} from '../modules/shared.bicep'
 
 param location string
 param tags resourceTags
 param name string
 param exists bool
 param common appCommon
+param identity appIdentity
 
 @description('Fixed replica count: one leader, one warm standby.')
 @minValue(2)
@@ -28,18 +38,19 @@ module fetchImage '../modules/fetch-container-image.bicep' = {
 
 var secrets = concat(
   [
-    keyVaultSecret(redisSecretName, common.keyVaultUri, common.identityId)
+    keyVaultSecret(redisSecretName, common.keyVaultUri, identity.id)
   ],
-  empty(coinGeckoSecretName) ? [] : [keyVaultSecret(coinGeckoSecretName, common.keyVaultUri, common.identityId)]
+  empty(coinGeckoSecretName) ? [] : [keyVaultSecret(coinGeckoSecretName, common.keyVaultUri, identity.id)]
 )
 
 var env = concat(
   [
     { name: 'ConnectionStrings__redis', secretRef: redisSecretName }
     { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: common.appInsightsConnectionString }
+    { name: 'AZURE_CLIENT_ID', value: identity.clientId }
     { name: 'OTEL_SERVICE_NAME', value: 'ingestor' }
-    { name: 'AZURE_CLIENT_ID', value: common.identityClientId }
   ],
+  managementEnv,
   empty(coinGeckoSecretName) ? [] : [{ name: 'CoinGecko__ApiKey', secretRef: coinGeckoSecretName }],
   empty(coinGeckoBaseUrl) ? [] : [{ name: 'CoinGecko__BaseUrl', value: coinGeckoBaseUrl }]
 )
@@ -51,7 +62,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
   identity: {
     type: 'UserAssigned'
     userAssignedIdentities: {
-      '${common.identityId}': {}
+      '${identity.id}': {}
     }
   }
   properties: {
@@ -59,11 +70,11 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
     workloadProfileName: 'Consumption'
     configuration: {
       activeRevisionsMode: 'Single'
-      // No ingress: the probes still reach the container on 8080.
+      // No ingress: the probes still reach the container on 8080 and 8081.
       registries: [
         {
           server: common.registryServer
-          identity: common.identityId
+          identity: identity.id
         }
       ]
       secrets: secrets
@@ -78,7 +89,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
             memory: common.memory
           }
           env: env
-          probes: exists ? healthProbes() : []
+          probes: exists ? healthProbes : placeholderProbes
         }
       ]
       terminationGracePeriodSeconds: 30

@@ -2,19 +2,30 @@
 // one replica's memory. services__gateway__https__0 is the gateway's FQDN (calls to it from inside the
 // environment stay inside it); services__gateway__http__0 is the short app-name address. Resolve
 // "https+http://gateway" so the HTTPS one wins: the gateway does not allow plain HTTP (allowInsecure: false).
-import { appCommon, containerPort, placeholderImage, healthProbes, keyVaultSecret, resourceTags } from '../modules/shared.bicep'
+// The web talks only to the gateway (public protocol), never to the data store, so it holds no such secret.
+// Multiple-revision mode: CD starts a new revision at 0 % traffic and smoke-tests it before shifting traffic.
+import {
+  appCommon
+  appIdentity
+  containerPort
+  healthProbes
+  keyVaultSecret
+  managementEnv
+  placeholderImage
+  placeholderProbes
+  resourceTags
+} from '../modules/shared.bicep'
 
 param location string
 param tags resourceTags
 param name string
 param exists bool
 param common appCommon
+param identity appIdentity
 
 @minValue(1)
 param minReplicas int
 param maxReplicas int
-
-param redisSecretName string
 
 @description('Key Vault secret with the development signing key; empty when an OIDC authority is used.')
 param jwtSecretName string
@@ -33,25 +44,20 @@ module fetchImage '../modules/fetch-container-image.bicep' = {
   }
 }
 
-var secrets = concat(
-  [
-    keyVaultSecret(redisSecretName, common.keyVaultUri, common.identityId)
-  ],
-  empty(jwtSecretName) ? [] : [keyVaultSecret(jwtSecretName, common.keyVaultUri, common.identityId)]
-)
+var secrets = empty(jwtSecretName) ? [] : [keyVaultSecret(jwtSecretName, common.keyVaultUri, identity.id)]
 
 var env = concat(
   [
-    { name: 'ConnectionStrings__redis', secretRef: redisSecretName }
     { name: 'services__gateway__http__0', value: gatewayInternalUrl }
     { name: 'services__gateway__https__0', value: gatewayPublicUrl }
     { name: 'Auth__Issuer', value: authIssuer }
     { name: 'Auth__Audience', value: authAudience }
     { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: common.appInsightsConnectionString }
+    { name: 'AZURE_CLIENT_ID', value: identity.clientId }
     { name: 'OTEL_SERVICE_NAME', value: 'web' }
     { name: 'ASPNETCORE_FORWARDEDHEADERS_ENABLED', value: 'true' }
-    { name: 'AZURE_CLIENT_ID', value: common.identityClientId }
   ],
+  managementEnv,
   empty(jwtSecretName) ? [] : [{ name: 'Auth__SigningKey', secretRef: jwtSecretName }],
   empty(authAuthority) ? [] : [{ name: 'Auth__Authority', value: authAuthority }]
 )
@@ -63,14 +69,15 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
   identity: {
     type: 'UserAssigned'
     userAssignedIdentities: {
-      '${common.identityId}': {}
+      '${identity.id}': {}
     }
   }
   properties: {
     environmentId: common.environmentId
     workloadProfileName: 'Consumption'
     configuration: {
-      activeRevisionsMode: 'Single'
+      activeRevisionsMode: 'Multiple'
+      maxInactiveRevisions: 10
       ingress: {
         external: true
         targetPort: containerPort
@@ -89,7 +96,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
       registries: [
         {
           server: common.registryServer
-          identity: common.identityId
+          identity: identity.id
         }
       ]
       secrets: secrets
@@ -104,7 +111,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
             memory: common.memory
           }
           env: env
-          probes: exists ? healthProbes() : []
+          probes: exists ? healthProbes : placeholderProbes
         }
       ]
       terminationGracePeriodSeconds: 30

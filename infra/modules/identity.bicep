@@ -1,4 +1,5 @@
-// The user-assigned identity every container app runs as: pulls images, reads Key Vault secrets.
+// A user-assigned identity for one container app (each app has its own): pulls images, reads only that app's
+// Key Vault secrets, signs in to Application Insights.
 // AVM equivalent: br/public:avm/res/managed-identity/user-assigned-identity.
 import { resourceTags } from 'shared.bicep'
 

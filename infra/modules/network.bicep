@@ -1,5 +1,5 @@
 // Virtual network: the Container Apps infrastructure subnet (delegated, with an NSG) and a subnet for
-// private endpoints (Redis). AVM equivalent: br/public:avm/res/network/virtual-network +
+// private endpoints (Redis, Key Vault). AVM equivalent: br/public:avm/res/network/virtual-network +
 // br/public:avm/res/network/network-security-group.
 import { resourceTags } from 'shared.bicep'
 
@@ -72,6 +72,20 @@ resource privateEndpointNsg 'Microsoft.Network/networkSecurityGroups@2024-05-01'
           sourcePortRange: '*'
           destinationAddressPrefix: privateEndpointSubnetPrefix
           destinationPortRange: '10000'
+        }
+      }
+      {
+        name: 'allow-keyvault-from-apps'
+        properties: {
+          description: 'Only the Container Apps subnet reaches Key Vault (HTTPS) to resolve secret references.'
+          priority: 110
+          direction: 'Inbound'
+          access: 'Allow'
+          protocol: 'Tcp'
+          sourceAddressPrefix: infrastructureSubnetPrefix
+          sourcePortRange: '*'
+          destinationAddressPrefix: privateEndpointSubnetPrefix
+          destinationPortRange: '443'
         }
       }
       {

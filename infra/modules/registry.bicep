@@ -1,4 +1,4 @@
-// Azure Container Registry; the apps' identity gets AcrPull, no admin user, no anonymous pull.
+// Azure Container Registry; each app's identity gets AcrPull, no admin user, no anonymous pull.
 // AVM equivalent: br/public:avm/res/container-registry/registry.
 import { resourceTags } from 'shared.bicep'
 
@@ -13,8 +13,8 @@ param name string
 ])
 param sku string
 
-@description('Name of the user-assigned identity that pulls images (the apps\' identity).')
-param pullIdentityName string
+@description('Names of the user-assigned identities that pull images (one per app).')
+param pullIdentityNames string[]
 
 var acrPullRoleId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '7f951dda-4ed3-4680-a7ca-43fe172d538d')
 
@@ -33,19 +33,23 @@ resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' = {
   }
 }
 
-resource pullIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
-  name: pullIdentityName
-}
-
-resource acrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(registry.id, pullIdentity.id, acrPullRoleId)
-  scope: registry
-  properties: {
-    principalId: pullIdentity.properties.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: acrPullRoleId
+resource pullIdentities 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = [
+  for identityName in pullIdentityNames: {
+    name: identityName
   }
-}
+]
+
+resource acrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (identityName, i) in pullIdentityNames: {
+    name: guid(registry.id, pullIdentities[i].id, acrPullRoleId)
+    scope: registry
+    properties: {
+      principalId: pullIdentities[i].properties.principalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: acrPullRoleId
+    }
+  }
+]
 
 output id string = registry.id
 output name string = registry.name
