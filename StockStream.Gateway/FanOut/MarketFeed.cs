@@ -17,6 +17,7 @@ public sealed partial class MarketFeed(
     SubscriptionIndex index,
     GatewayMetrics metrics,
     IOptions<GatewayOptions> options,
+    LoopWatchdog watchdog,
     TimeProvider time,
     ILogger<MarketFeed> logger) : BackgroundService
 {
@@ -61,6 +62,7 @@ public sealed partial class MarketFeed(
         var backoff = TimeSpan.FromMilliseconds(200);
         while (!stoppingToken.IsCancellationRequested)
         {
+            watchdog.Beat(LoopWatchdog.FanOut);
             try
             {
                 if (nextRefresh == 0)
@@ -160,7 +162,7 @@ public sealed partial class MarketFeed(
             .Select(e => SourceStatus.FromJson(e.Value))
             .OfType<SourceStatus>()
             .Select(s => now - s.UpdatedAt > staleMs
-                ? s with { State = SourceStatus.Down, Error = "ingestor not reporting" }
+                ? s with { State = SourceStatus.Down, Error = $"stale: the ingestor has not reported for {(now - s.UpdatedAt) / 1000} s" }
                 : s)
             .OrderBy(s => s.Name, StringComparer.Ordinal)
             .ToList();
