@@ -93,7 +93,7 @@ public sealed class InProcessGateway : IAsyncDisposable
         app.MapDefaultEndpoints();
         app.MapMarketData();
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new InProcessGateway(app, new Uri(address));
     }
 
