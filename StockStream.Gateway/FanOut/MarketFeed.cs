@@ -21,6 +21,9 @@ public sealed partial class MarketFeed(
     TimeProvider time,
     ILogger<MarketFeed> logger) : BackgroundService
 {
+    /// <summary>The error of a source whose status the ingestor stopped refreshing; fixed text, so it is announced once.</summary>
+    public const string StaleError = "stale: the ingestor stopped reporting this source";
+
     private const int ReadCountPerStream = 500;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
@@ -162,7 +165,7 @@ public sealed partial class MarketFeed(
             .Select(e => SourceStatus.FromJson(e.Value))
             .OfType<SourceStatus>()
             .Select(s => now - s.UpdatedAt > staleMs
-                ? s with { State = SourceStatus.Down, Error = $"stale: the ingestor has not reported for {(now - s.UpdatedAt) / 1000} s" }
+                ? s with { State = SourceStatus.Down, Error = StaleError }
                 : s)
             .OrderBy(s => s.Name, StringComparer.Ordinal)
             .ToList();

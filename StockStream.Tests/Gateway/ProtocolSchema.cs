@@ -44,15 +44,34 @@ public static class ProtocolSchema
     /// <summary>Fails with every violation when a frame does not match the schema for its type.</summary>
     public static void AssertValid(JsonElement frame)
     {
-        var type = frame.Type() ?? throw new Xunit.Sdk.XunitException($"frame without type: {frame.GetRawText()}");
-        Assert.True(ServerFrames.Value.TryGetValue(type, out var schema), $"docs/asyncapi.yaml has no schema for server frame type '{type}'");
-        var result = schema.Evaluate(frame, new EvaluationOptions { OutputFormat = OutputFormat.List });
-        if (!result.IsValid)
+        if (Violation(frame) is { } violation)
         {
-            var errors = result.Details?.Where(d => d.Errors is not null)
-                .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}")) ?? [];
-            throw new Xunit.Sdk.XunitException($"frame does not match docs/asyncapi.yaml ({type}): {frame.GetRawText()}\n  " + string.Join("\n  ", errors));
+            throw new Xunit.Sdk.XunitException(violation);
         }
+    }
+
+    /// <summary>Why the frame does not match docs/asyncapi.yaml; null when it does.</summary>
+    public static string? Violation(JsonElement frame)
+    {
+        if (frame.ValueKind != JsonValueKind.Object || frame.Type() is not { } type)
+        {
+            return $"frame without type: {frame.GetRawText()}";
+        }
+
+        if (!ServerFrames.Value.TryGetValue(type, out var schema))
+        {
+            return $"docs/asyncapi.yaml has no schema for server frame type '{type}'";
+        }
+
+        var result = schema.Evaluate(frame, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        if (result.IsValid)
+        {
+            return null;
+        }
+
+        var errors = result.Details?.Where(d => d.Errors is not null)
+            .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}")) ?? [];
+        return $"frame does not match docs/asyncapi.yaml ({type}): {frame.GetRawText()}\n  " + string.Join("\n  ", errors);
     }
 
     public static void AssertAllValid(IEnumerable<JsonElement> frames)
