@@ -181,6 +181,26 @@ public sealed class ProtocolV11Tests(InProcessRedisFixture fixture)
     }
 
     [Fact]
+    public async Task Gateway_that_cannot_read_Redis_says_feed_down_at_once_and_ok_when_it_reads_again()
+    {
+        // A Redis of its own: this test kills it.
+        await using var redis = await RedisServer.StartAsync();
+        var prefix = InProcessRedisFixture.NewPrefix();
+        await using var ingestor = await InProcessIngestor.StartAsync(redis.ConnectionString, prefix, Stocks);
+        ingestor.Status.Report("sim", "ok", null, success: true);
+        await using var gateway = await InProcessGateway.StartAsync(redis.ConnectionString, prefix);
+        await using var client = await TestClient.ConnectAsync(gateway.WebSocket, InProcessRedisFixture.Token());
+        await client.WaitForAsync(f => f.Type() == "status" && f.GetProperty("feed").GetString() == "ok", because: "feed ok at first");
+
+        await redis.KillAsync();
+        await client.WaitForAsync(f => f.Type() == "status" && f.GetProperty("feed").GetString() == "down", TimeSpan.FromSeconds(10), "feed down");
+
+        await redis.StartProcessAsync();
+        await client.WaitForAsync(f => f.Type() == "status" && f.GetProperty("feed").GetString() == "ok", TimeSpan.FromSeconds(30), "feed ok again");
+        ProtocolSchema.AssertAllValid(client.All);
+    }
+
+    [Fact]
     public async Task Configured_instruments_without_a_value_are_listed_subscribable_and_snapshot_as_no_value_yet()
     {
         var prefix = InProcessRedisFixture.NewPrefix();
