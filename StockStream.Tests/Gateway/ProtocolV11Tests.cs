@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.WebSockets;
 using System.Text;
@@ -36,6 +37,20 @@ public sealed class ProtocolV11Tests(InProcessRedisFixture fixture)
             ["Gateway:HeartbeatInterval"] = "00:00:00.200",
         });
 
+        long conflated = 0;
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == "stockstream.gateway.updates.conflated" && ReferenceEquals(instrument.Meter.Scope, gateway.Services.GetRequiredService<IMeterFactory>()))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref conflated, value));
+        listener.Start();
+
         using var publishing = new CancellationTokenSource();
         var publisher = Task.Run(async () =>
         {
@@ -70,6 +85,7 @@ public sealed class ProtocolV11Tests(InProcessRedisFixture fixture)
         await publisher;
 
         var (frames, status) = await DrainAsync(slow, TimeSpan.FromSeconds(30));
+        Assert.True(Interlocked.Read(ref conflated) > 0, "the gateway conflated the stalled reader's updates before closing it");
         Assert.True(frames.Count > 0, "the stalled reader got its buffered frames");
         var closing = frames[^1];
         Assert.Equal("closing", closing.Type());
