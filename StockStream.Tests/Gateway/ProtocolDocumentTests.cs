@@ -70,6 +70,61 @@ public sealed partial class ProtocolDocumentTests
     }
 
     [Fact]
+    public void Every_reference_in_the_asyncapi_document_resolves_and_every_message_has_a_schema()
+    {
+        var document = ProtocolSchema.AsyncApi;
+        var references = new List<string>();
+        Collect(document, references);
+
+        Assert.NotEmpty(references);
+        foreach (var reference in references)
+        {
+            Assert.StartsWith("#/", reference, StringComparison.Ordinal);
+            JsonNode? node = document;
+            foreach (var segment in reference[2..].Split('/'))
+            {
+                node = node?[segment];
+            }
+
+            Assert.True(node is not null, $"asyncapi.yaml: {reference} does not resolve");
+        }
+
+        Assert.Equal("3.0.0", document["asyncapi"]!.GetValue<string>());
+        foreach (var (name, message) in document["components"]!["messages"]!.AsObject())
+        {
+            Assert.True(message!["payload"]?["$ref"] is not null, $"message {name} has no payload schema");
+        }
+    }
+
+    private static void Collect(JsonNode? node, List<string> references)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (key, value) in obj)
+                {
+                    if (key == "$ref")
+                    {
+                        references.Add(value!.GetValue<string>());
+                    }
+                    else
+                    {
+                        Collect(value, references);
+                    }
+                }
+
+                break;
+            case JsonArray array:
+                foreach (var item in array)
+                {
+                    Collect(item, references);
+                }
+
+                break;
+        }
+    }
+
+    [Fact]
     public void Protocol_document_has_a_changelog_for_v1_1()
     {
         Assert.Contains("## Changes in v1.1", Prose, StringComparison.Ordinal);
