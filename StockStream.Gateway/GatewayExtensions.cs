@@ -19,12 +19,14 @@ public static class GatewayExtensions
         builder.Services.AddSingleton<ConnectionRegistry>();
         builder.Services.AddSingleton<HistoryReader>();
         builder.Services.AddSingleton<TokenRefresher>();
+        builder.Services.AddSingleton<LoopWatchdog>();
         builder.Services.AddSingleton<MarketFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MarketFeed>());
         builder.Services.AddHostedService<HousekeepingService>();
         builder.Services.AddSingleton<FaultSwitch>();
         builder.Services.AddHealthChecks()
             .AddCheck<FeedHealthCheck>("feed", HealthStatus.Unhealthy, ["ready"])
+            .AddCheck<LoopHealthCheck>("loops", HealthStatus.Unhealthy, ["ready"])
             .AddCheck<FaultHealthCheck>("fault", HealthStatus.Unhealthy, ["live", "ready"]);
         return builder;
     }

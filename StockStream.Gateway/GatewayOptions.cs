@@ -38,8 +38,12 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:03:00")]
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Dead-peer detection: no pong this long after a ping aborts the connection. A client that merely stopped reading
+    /// does not answer pings either, so this is also the longest stall after which it can still read its 4008 close.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
-    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Live frames queued per client before its updates are conflated (latest per instrument).</summary>
     [Range(8, 1_000_000)]
@@ -56,13 +60,32 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan SlowClientTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a connection being closed (4008, 4001, …) waits for the client to read what is in flight, the
+    /// <c>closing</c> frame and the close code before it is aborted: a stalled reader that comes back within it still
+    /// learns why it was closed instead of seeing 1006.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan CloseGracePeriod { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Kernel send buffer per connection (SO_SNDBUF; Linux doubles it), so what a stalled client has in flight is
+    /// bounded instead of auto-tuned to megabytes; 0 leaves the OS default.
+    /// </summary>
+    [Range(0, 16 * 1024 * 1024)]
+    public int SocketSendBufferBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Readiness (/health) fails when the fan-out or housekeeping loop has not come round for this long.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan LoopStallTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Most history entries replayed per instrument on resume; further behind gets a reset.</summary>
     [Range(1, 1_000_000)]
     public int MaxResumeEntries { get; set; } = 10_000;
 
     /// <summary>A source whose status was not refreshed for this long is shown as down (its ingestor is gone).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
-    public TimeSpan SourceStaleAfter { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan SourceStaleAfter { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>How long shutdown waits for clients to leave after being told to reconnect elsewhere.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]

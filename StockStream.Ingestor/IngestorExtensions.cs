@@ -31,6 +31,7 @@ public static class IngestorExtensions
     {
         builder.Services.AddOptions<TickerOptions>().BindConfiguration(TickerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHostedService<TickerService>();
+        builder.Services.AddSingleton<IConfiguredInstruments, ConfiguredTickers>();
         return builder;
     }
 }

@@ -38,6 +38,9 @@ public sealed class InstrumentGrant
         return new InstrumentGrant(exact, prefixes);
     }
 
+    /// <summary>True when the token may read every instrument (no <c>instruments</c> claim, or <c>*</c>).</summary>
+    public bool IsAll => _exact is null;
+
     public bool Allows(string symbol)
     {
         if (_exact is null || _exact.Contains(symbol))

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using StockStream.Gateway.Auth;
@@ -44,6 +45,13 @@ public static partial class WebSocketEndpoint
             services.GetRequiredService<GatewayMetrics>().AuthFailure("origin");
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
+        }
+
+        if (options.SocketSendBufferBytes > 0 && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } tcp)
+        {
+            // Bounded in-flight bytes: a stalled reader fills this and the queue, and is then conflated and closed
+            // with 4008 (docs/protocol.md, "Slow consumers"), instead of the kernel absorbing megabytes.
+            tcp.SendBufferSize = options.SocketSendBufferBytes;
         }
 
         var lifetime = services.GetRequiredService<IHostApplicationLifetime>();

@@ -28,7 +28,10 @@ public sealed partial class WebSocketSession(
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        connection.EnqueueControl(Frames.Welcome(connection.SessionId, time.GetUtcNow().ToUnixTimeMilliseconds(), feed.Epoch, _options, feed.SortedInstruments));
+        // welcome.instruments lists only what the token may read (docs/protocol.md, "Instrument grants"); an
+        // unrestricted token shares the feed's one sorted list.
+        var instruments = connection.Grant.IsAll ? feed.SortedInstruments : feed.SortedInstruments.Where(connection.Grant.Allows);
+        connection.EnqueueControl(Frames.Welcome(connection.SessionId, time.GetUtcNow().ToUnixTimeMilliseconds(), feed.Epoch, _options, instruments));
         connection.EnqueueControl(feed.StatusFrame);
 
         // The writer runs on the same token and fires Closed when it ends, so Closed alone covers both (no linked
@@ -54,7 +57,7 @@ public sealed partial class WebSocketSession(
                         await connection.CloseAsync(CloseCodes.MessageTooBig).ConfigureAwait(false);
                         break;
                     case InboundKind.RateLimited:
-                        Error(null, ErrorCodes.RateLimited, $"More than {_options.MaxMessagesPerSecond} messages per second.");
+                        Error(inbound.Id, ErrorCodes.RateLimited, $"More than {_options.MaxMessagesPerSecond} messages per second.");
                         if (++_rateViolations >= _options.MaxRateViolations)
                         {
                             await connection.CloseAsync(CloseCodes.PolicyViolation).ConfigureAwait(false);
@@ -65,7 +68,7 @@ public sealed partial class WebSocketSession(
                         Error(null, ErrorCodes.BinaryNotSupported, "Binary frames are not supported; send JSON text frames.");
                         break;
                     case InboundKind.BadRequest:
-                        Error(null, ErrorCodes.BadRequest, inbound.ParseError!);
+                        Error(inbound.Id, ErrorCodes.BadRequest, inbound.ParseError!);
                         break;
                     default:
                         await HandleAsync(inbound.Request!).ConfigureAwait(false);
@@ -119,7 +122,8 @@ public sealed partial class WebSocketSession(
 
             if (!_bucket.TryTake())
             {
-                return new Inbound(InboundKind.RateLimited);
+                // Even a dropped request gets its id back, so a client can tell which one to retry.
+                return new Inbound(InboundKind.RateLimited, Id: type == WebSocketMessageType.Text ? ClientRequest.TryReadId(buffer.AsSpan(0, length)) : null);
             }
 
             if (type == WebSocketMessageType.Binary)
@@ -128,7 +132,9 @@ public sealed partial class WebSocketSession(
             }
 
             var request = ClientRequest.TryParse(buffer.AsSpan(0, length), out var parseError);
-            return request is null ? new Inbound(InboundKind.BadRequest, ParseError: parseError) : new Inbound(InboundKind.Request, request);
+            return request is null
+                ? new Inbound(InboundKind.BadRequest, ParseError: parseError, Id: ClientRequest.TryReadId(buffer.AsSpan(0, length)))
+                : new Inbound(InboundKind.Request, request);
         }
         finally
         {
@@ -186,6 +192,11 @@ public sealed partial class WebSocketSession(
         }
     }
 
+    /// <summary>
+    /// Answers with exactly one <c>subscribed</c> ack: what is accepted and what is refused, per reason. Duplicates in
+    /// the request count once; symbols already held are accepted again without counting twice; unknown and forbidden
+    /// symbols never count; beyond <c>max_subscriptions</c> the rest of the request (in its order) is refused.
+    /// </summary>
     private async Task SubscribeAsync(ClientRequest request)
     {
         // [null] deserialises into List<string>; it must be refused here, not crash the session.
@@ -195,33 +206,32 @@ public sealed partial class WebSocketSession(
             return;
         }
 
+        var accepted = new List<string>(symbols.Count);
         var wanted = new List<string>(symbols.Count);
+        List<string> unknown = [], forbidden = [], tooMany = [];
         foreach (var symbol in symbols.Distinct(StringComparer.Ordinal))
         {
             if (connection.Subscriptions.ContainsKey(symbol))
             {
-                continue;
+                accepted.Add(symbol);
             }
-
-            if (!feed.Instruments.Contains(symbol))
+            else if (!feed.Instruments.Contains(symbol))
             {
-                Error(request.Id, ErrorCodes.UnknownSymbol, $"Unknown symbol '{Truncate(symbol)}'.", Truncate(symbol));
+                unknown.Add(symbol);
             }
             else if (!connection.Grant.Allows(symbol))
             {
-                Error(request.Id, ErrorCodes.Forbidden, $"Your token does not allow '{symbol}'.", symbol);
+                forbidden.Add(symbol);
+            }
+            else if (connection.Subscriptions.Count + wanted.Count >= _options.MaxSubscriptions)
+            {
+                tooMany.Add(symbol);
             }
             else
             {
                 wanted.Add(symbol);
+                accepted.Add(symbol);
             }
-        }
-
-        if (connection.Subscriptions.Count + wanted.Count > _options.MaxSubscriptions)
-        {
-            // Whole request refused, like Alpaca's 405: a partial subscription is harder to reason about.
-            Error(request.Id, ErrorCodes.TooManySubscriptions, $"At most {_options.MaxSubscriptions} subscriptions per connection.");
-            return;
         }
 
         var added = new List<SymbolSubscription>(wanted.Count);
@@ -240,7 +250,17 @@ public sealed partial class WebSocketSession(
             connection.IdleSince = 0;
         }
 
-        connection.EnqueueControl(Frames.SubscriptionAck("subscribed", request.Id, connection.Subscriptions.Keys));
+        (int Code, List<string> Symbols)[] refused =
+            [(ErrorCodes.UnknownSymbol, unknown), (ErrorCodes.Forbidden, forbidden), (ErrorCodes.TooManySubscriptions, tooMany)];
+        foreach (var (code, list) in refused)
+        {
+            if (list.Count > 0)
+            {
+                metrics.ProtocolError(code);
+            }
+        }
+
+        connection.EnqueueControl(Frames.Subscribed(request.Id, connection.Subscriptions.Keys, accepted, refused));
         if (added.Count > 0)
         {
             await SyncAsync(added, request.Resume).ConfigureAwait(false);
@@ -250,6 +270,7 @@ public sealed partial class WebSocketSession(
     private async Task SyncAsync(List<SymbolSubscription> added, ResumeRequest? resume)
     {
         Dictionary<string, LatestValue> latest;
+        var readFailed = false;
         try
         {
             latest = await history.ReadLatestAsync(added.ConvertAll(s => s.Symbol)).ConfigureAwait(false);
@@ -258,6 +279,7 @@ public sealed partial class WebSocketSession(
         {
             LogSyncFailed(logger, connection.SessionId, ex.Message);
             latest = [];
+            readFailed = true;
         }
 
         var sameEpoch = resume?.Epoch is { } epoch && epoch == feed.Epoch;
@@ -271,9 +293,16 @@ public sealed partial class WebSocketSession(
                 lastSeq = value.Seq;
             }
 
+            if (readFailed)
+            {
+                // Unknown, not empty: no reset and no "no value yet" snapshot; live updates follow (the status frame says feed down).
+                connection.CompleteSync(subscription, initial, 0);
+                continue;
+            }
+
             if (resume?.Positions?.TryGetValue(subscription.Symbol, out var position) == true)
             {
-                var replay = sameEpoch && hasLatest ? await ReadHistoryAsync(subscription.Symbol, position, value.Seq).ConfigureAwait(false) : null;
+                var replay = sameEpoch && position <= lastSeq ? await ReadHistoryAsync(subscription.Symbol, position, lastSeq).ConfigureAwait(false) : null;
                 if (replay is not null)
                 {
                     foreach (var entry in replay)
@@ -285,13 +314,14 @@ public sealed partial class WebSocketSession(
                     continue;
                 }
 
-                initial.Add(OutboundFrame.Control(Frames.Reset(subscription.Symbol, sameEpoch ? "history_unavailable" : "epoch_changed")));
+                var reason = !sameEpoch ? ResetReasons.EpochChanged : position > lastSeq ? ResetReasons.PositionAhead : ResetReasons.HistoryUnavailable;
+                initial.Add(OutboundFrame.Control(Frames.Reset(subscription.Symbol, reason)));
             }
 
-            if (hasLatest)
-            {
-                initial.Add(new OutboundFrame(value.Symbol, value.Seq, Frames.MarketData("snapshot", value), 0));
-            }
+            // A configured instrument with no value yet still gets its snapshot: seq 0, price null ("waiting").
+            initial.Add(hasLatest
+                ? new OutboundFrame(value.Symbol, value.Seq, Frames.MarketData("snapshot", value), 0)
+                : OutboundFrame.Control(Frames.EmptySnapshot(subscription.Symbol)));
 
             connection.CompleteSync(subscription, initial, lastSeq);
         }
@@ -385,7 +415,7 @@ public sealed partial class WebSocketSession(
     }
 
     /// <summary>What one inbound message turned out to be; only a request or a parse error carries more.</summary>
-    private readonly record struct Inbound(InboundKind Kind, ClientRequest? Request = null, string? ParseError = null);
+    private readonly record struct Inbound(InboundKind Kind, ClientRequest? Request = null, string? ParseError = null, long? Id = null);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {Session}: could not read snapshot/history from Redis: {Error}")]
     private static partial void LogSyncFailed(ILogger logger, string session, string error);

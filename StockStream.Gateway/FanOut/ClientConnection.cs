@@ -21,6 +21,7 @@ public sealed class ClientConnection
     private readonly TimeProvider _time;
     private readonly int _capacity;
     private readonly long _maxQueueDelayTicks;
+    private readonly TimeSpan _closeGrace;
     private readonly Lock _gate = new();
     // Live marks frames counted in _liveQueued; snapshots and history carry a symbol too but are control frames.
     private readonly Queue<(OutboundFrame Frame, bool Live)> _queue = new();
@@ -52,6 +53,7 @@ public sealed class ClientConnection
         _time = time;
         _capacity = options.QueueCapacity;
         _maxQueueDelayTicks = (long)(options.MaxQueueDelay.TotalSeconds * time.TimestampFrequency);
+        _closeGrace = options.CloseGracePeriod;
         ConnectedAt = time.GetTimestamp();
         IdleSince = ConnectedAt;
     }
@@ -174,6 +176,12 @@ public sealed class ClientConnection
         bool wake;
         lock (_gate)
         {
+            if (_closeCode != 0)
+            {
+                // Closing: nothing more is sent but the closing frame, so nothing more is kept.
+                return;
+            }
+
             _queue.Enqueue((frame, false));
             wake = TakeWaiter();
         }
@@ -188,6 +196,11 @@ public sealed class ClientConnection
         bool wake;
         lock (_gate)
         {
+            if (_closeCode != 0)
+            {
+                return;
+            }
+
             if (_conflated.Count > 0 || _liveQueued >= _capacity)
             {
                 if (_conflated.Count == 0)
@@ -356,8 +369,10 @@ public sealed class ClientConnection
 
             if (CloseCode != 0 && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
+                // The closing frame and close code go after what is already in the buffers; a stalled reader gets
+                // them when it reads again, within the grace period (CloseAsync aborts after it).
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(TimeSpan.FromSeconds(2));
+                timeout.CancelAfter(_closeGrace);
                 if (CloseCode != (int)WebSocketCloseStatus.NormalClosure)
                 {
                     await _socket.SendAsync(Frames.Closing(CloseCode), WebSocketMessageType.Text, true, timeout.Token).ConfigureAwait(false);
@@ -491,8 +506,8 @@ public sealed class ClientConnection
     }
 
     /// <summary>
-    /// Asks the writer to send a <c>closing</c> frame and the close code after what is in flight; a client
-    /// that does not take them within the grace period is aborted. Safe to call more than once, from any thread.
+    /// Asks the writer to send a <c>closing</c> frame and the close code after what is in flight (queued frames are
+    /// dropped); a client that does not take them within <see cref="GatewayOptions.CloseGracePeriod"/> is aborted. Safe to call more than once, from any thread.
     /// </summary>
     public async Task CloseAsync(int code)
     {
@@ -502,8 +517,17 @@ public sealed class ClientConnection
             return;
         }
 
+        lock (_gate)
+        {
+            // Queued frames will never be sent: free them now rather than after the grace period.
+            _queue.Clear();
+            _conflated.Clear();
+            _liveQueued = 0;
+            _conflatingSince = 0;
+        }
+
         WakeToExit();
-        if (await Task.WhenAny(writer, Task.Delay(TimeSpan.FromSeconds(3), _time)).ConfigureAwait(false) != writer)
+        if (await Task.WhenAny(writer, Task.Delay(_closeGrace, _time)).ConfigureAwait(false) != writer)
         {
             _socket.Abort();
         }

@@ -13,6 +13,7 @@ public sealed partial class HousekeepingService(
     MarketFeed feed,
     IOptions<GatewayOptions> options,
     GatewayMetrics metrics,
+    LoopWatchdog watchdog,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     ILogger<HousekeepingService> logger) : BackgroundService
@@ -30,6 +31,7 @@ public sealed partial class HousekeepingService(
         using var timer = new PeriodicTimer(Tick, time);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
+            watchdog.Beat(LoopWatchdog.Housekeeping);
             var now = time.GetUtcNow();
             if (time.GetTimestamp() >= nextHeartbeat)
             {

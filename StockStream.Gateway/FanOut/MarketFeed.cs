@@ -17,9 +17,13 @@ public sealed partial class MarketFeed(
     SubscriptionIndex index,
     GatewayMetrics metrics,
     IOptions<GatewayOptions> options,
+    LoopWatchdog watchdog,
     TimeProvider time,
     ILogger<MarketFeed> logger) : BackgroundService
 {
+    /// <summary>The error of a source whose status the ingestor stopped refreshing; fixed text, so it is announced once.</summary>
+    public const string StaleError = "stale: the ingestor stopped reporting this source";
+
     private const int ReadCountPerStream = 500;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
@@ -68,6 +72,7 @@ public sealed partial class MarketFeed(
 
         while (!stoppingToken.IsCancellationRequested)
         {
+            watchdog.Beat(LoopWatchdog.FanOut);
             try
             {
                 if (nextRefresh == 0)
@@ -211,7 +216,7 @@ public sealed partial class MarketFeed(
             .Select(e => SourceStatus.FromJson(e.Value))
             .OfType<SourceStatus>()
             .Select(s => now - s.UpdatedAt > staleMs
-                ? s with { State = SourceStatus.Down, Error = "ingestor not reporting" }
+                ? s with { State = SourceStatus.Down, Error = StaleError }
                 : s)
             .OrderBy(s => s.Name, StringComparer.Ordinal)
             .ToList();

@@ -43,6 +43,44 @@ public sealed class ClientRequest
             return null;
         }
     }
+
+    /// <summary>
+    /// The top-level integer <c>id</c> of a frame that could not be handled (wrongly typed field, rate limited), so
+    /// even that answer echoes it; null when there is none or the JSON breaks before it.
+    /// </summary>
+    public static long? TryReadId(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 16 });
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isId = reader.ValueTextEquals("id"u8);
+                if (!reader.Read())
+                {
+                    return null;
+                }
+
+                if (isId)
+                {
+                    return reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var id) ? id : null;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            // Broken JSON after the fields we could read: no id found before the break.
+        }
+
+        return null;
+    }
 }
 
 public sealed class ResumeRequest

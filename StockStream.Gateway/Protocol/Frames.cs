@@ -49,17 +49,46 @@ public static class Frames
             w.WriteEndObject();
         });
 
+    /// <summary><c>unsubscribed</c>: the full list the connection is now subscribed to.</summary>
     public static byte[] SubscriptionAck(string type, long? id, IEnumerable<string> symbols) => Write((id, symbols), type, static (w, s, t) =>
     {
         w.WriteString("type"u8, t);
         WriteId(w, s.id);
-        w.WriteStartArray("symbols"u8);
-        foreach (var symbol in s.symbols)
-        {
-            w.WriteStringValue(symbol);
-        }
+        WriteStrings(w, "symbols"u8, s.symbols);
+    });
 
-        w.WriteEndArray();
+    /// <summary>
+    /// <c>subscribed</c>: the one answer to a subscribe request. <c>symbols</c> is the full subscription list,
+    /// <c>accepted</c> what of this request is now subscribed, <c>refused</c> the rest grouped by reason.
+    /// </summary>
+    public static byte[] Subscribed(long? id, IEnumerable<string> symbols, IEnumerable<string> accepted, IReadOnlyList<(int Code, List<string> Symbols)> refused) =>
+        Write((id, symbols, accepted, refused), 0, static (w, s, _) =>
+        {
+            w.WriteString("type"u8, "subscribed"u8);
+            WriteId(w, s.id);
+            WriteStrings(w, "symbols"u8, s.symbols);
+            WriteStrings(w, "accepted"u8, s.accepted);
+            w.WriteStartObject("refused"u8);
+            foreach (var (code, symbols) in s.refused)
+            {
+                if (symbols.Count > 0)
+                {
+                    WriteStrings(w, ErrorCodes.Reason(code), symbols);
+                }
+            }
+
+            w.WriteEndObject();
+        });
+
+    /// <summary>The snapshot of a configured instrument that has no value yet: <c>seq</c> 0, <c>price</c> null; its first update is seq 1.</summary>
+    public static byte[] EmptySnapshot(string symbol) => Write(symbol, 0, static (w, symbol, _) =>
+    {
+        w.WriteString("type"u8, "snapshot"u8);
+        w.WriteString("symbol"u8, symbol);
+        w.WriteNumber("seq"u8, 0);
+        w.WriteNull("price"u8);
+        w.WriteNull("open"u8);
+        w.WriteNull("ts"u8);
     });
 
     public static byte[] Error(long? id, int code, string message, string? symbol = null) => Write((id, code, message, symbol), 0, static (w, e, _) =>
@@ -138,6 +167,28 @@ public static class Frames
 
         w.WriteEndArray();
     });
+
+    private static void WriteStrings(Utf8JsonWriter writer, ReadOnlySpan<byte> name, IEnumerable<string> values)
+    {
+        writer.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            writer.WriteStringValue(value);
+        }
+
+        writer.WriteEndArray();
+    }
+
+    private static void WriteStrings(Utf8JsonWriter writer, string name, IEnumerable<string> values)
+    {
+        writer.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            writer.WriteStringValue(value);
+        }
+
+        writer.WriteEndArray();
+    }
 
     private static void WriteId(Utf8JsonWriter writer, long? id)
     {

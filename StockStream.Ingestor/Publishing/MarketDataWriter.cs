@@ -83,6 +83,10 @@ public sealed class MarketDataWriter(IConnectionMultiplexer redis, RedisKeys key
         return values;
     }
 
+    /// <summary>Adds configured instruments to the instrument set before they have a value.</summary>
+    public Task RegisterInstrumentsAsync(IReadOnlyList<string> symbols) =>
+        symbols.Count == 0 ? Task.CompletedTask : redis.GetDatabase().SetAddAsync(keys.Instruments, [.. symbols.Select(s => (RedisValue)s)]);
+
     public Task WriteStatusAsync(SourceStatus status) =>
         redis.GetDatabase().HashSetAsync(keys.Sources, status.Name, status.ToJson());
 

@@ -12,10 +12,12 @@ public sealed partial class SourceStatusReporter(
     MarketDataWriter writer,
     LeaderLease lease,
     IngestorMetrics metrics,
+    IEnumerable<IConfiguredInstruments> configured,
     TimeProvider time,
     ILogger<SourceStatusReporter> logger) : BackgroundService, ISourceStatusReporter
 {
-    private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(2);
+    // Gateways call a source stale after Gateway:SourceStaleAfter (3 s) without a refresh: several refreshes fit in it.
+    private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
     private readonly ConcurrentDictionary<string, SourceStatus> _statuses = new(StringComparer.Ordinal);
 
     public IReadOnlyDictionary<string, SourceStatus> Current => _statuses;
@@ -42,6 +44,8 @@ public sealed partial class SourceStatusReporter(
                 await WriteAsync(status with { UpdatedAt = now }).ConfigureAwait(false);
             }
 
+            await RegisterConfiguredAsync().ConfigureAwait(false);
+
             try
             {
                 metrics.SetStreamEntries(await writer.CountStreamEntriesAsync().ConfigureAwait(false));
@@ -50,6 +54,27 @@ public sealed partial class SourceStatusReporter(
             {
                 LogWriteFailed(logger, ex.Message);
             }
+        }
+    }
+
+    /// <summary>
+    /// Lists every configured instrument, published or not, on each refresh (cheap, idempotent, and it survives a
+    /// flushed Redis): clients see "no value yet" rather than "unknown symbol" while a source is down.
+    /// </summary>
+    private async Task RegisterConfiguredAsync()
+    {
+        if (!lease.IsLeader)
+        {
+            return;
+        }
+
+        try
+        {
+            await writer.RegisterInstrumentsAsync([.. configured.SelectMany(c => c.Symbols).Distinct(StringComparer.Ordinal)]).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            LogWriteFailed(logger, ex.Message);
         }
     }
 

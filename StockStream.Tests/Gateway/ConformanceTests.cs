@@ -237,12 +237,12 @@ public sealed class ConformanceTests(SystemFixture fixture)
     }
 
     [Fact]
-    public async Task Unknown_request_type_gets_error_4001_echoing_the_id()
+    public async Task Unknown_request_type_gets_error_4004_echoing_the_id()
     {
         await using var client = await ConnectAsync();
         await client.SendAsync("""{"type":"dance","id":4}""");
         var error = await client.WaitForTypeAsync("error");
-        Assert.Equal(4001, error.GetProperty("code").GetInt32());
+        Assert.Equal(4004, error.GetProperty("code").GetInt32());
         Assert.Equal("unknown_type", error.GetProperty("reason").GetString());
         Assert.Equal(4, error.GetProperty("id").GetInt64());
 
@@ -250,17 +250,14 @@ public sealed class ConformanceTests(SystemFixture fixture)
     }
 
     [Fact]
-    public async Task Subscribe_to_unknown_symbol_returns_error_4009_and_still_subscribes_the_others()
+    public async Task Subscribe_to_unknown_symbol_is_refused_in_the_one_ack_and_the_others_are_subscribed()
     {
         await using var client = await ConnectAsync();
         await client.SubscribeAsync(9, "AAPL", "ZZZZ", "MSFT");
-        var error = await client.WaitForTypeAsync("error");
-        Assert.Equal(4009, error.GetProperty("code").GetInt32());
-        Assert.Equal("unknown_symbol", error.GetProperty("reason").GetString());
-        Assert.Equal(9, error.GetProperty("id").GetInt64());
-        Assert.Equal("ZZZZ", error.GetProperty("symbol").GetString());
-
         var ack = await client.WaitForTypeAsync("subscribed");
+        Assert.Equal(9, ack.GetProperty("id").GetInt64());
+        Assert.Equal(["ZZZZ"], ack.GetProperty("refused").GetProperty("unknown_symbol").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["AAPL", "MSFT"], ack.GetProperty("accepted").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(["AAPL", "MSFT"], SymbolsOf(ack).Order(StringComparer.Ordinal));
         await client.WaitForAsync(f => f.Type() == "snapshot" && f.Symbol() == "AAPL", because: "an AAPL snapshot");
         await client.WaitForAsync(f => f.Type() == "snapshot" && f.Symbol() == "MSFT", because: "an MSFT snapshot");
@@ -275,13 +272,12 @@ public sealed class ConformanceTests(SystemFixture fixture)
         await using var client = await ConnectAsync();
         await client.SendAsync(new { type = longName, id = 1 });
         var unknownType = await client.WaitForTypeAsync("error");
-        Assert.Equal(4001, unknownType.GetProperty("code").GetInt32());
+        Assert.Equal(4004, unknownType.GetProperty("code").GetInt32());
 
         await client.SubscribeAsync(2, longName, "AAPL");
-        var unknownSymbol = await client.WaitForTypeAsync("error");
-        Assert.Equal(4009, unknownSymbol.GetProperty("code").GetInt32());
-        Assert.StartsWith(new string('x', 31), unknownSymbol.GetProperty("symbol").GetString());
-        Assert.Equal(["AAPL"], SymbolsOf(await client.WaitForTypeAsync("subscribed")));
+        var ack = await client.WaitForTypeAsync("subscribed");
+        Assert.Equal([longName], ack.GetProperty("refused").GetProperty("unknown_symbol").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["AAPL"], SymbolsOf(ack));
 
         await AssertStillServedAsync(client);
     }
@@ -528,7 +524,7 @@ public sealed class ConformanceLimitTests(TunedSystemFixture fixture)
     }
 
     [Fact]
-    public async Task Subscribing_beyond_max_subscriptions_refuses_the_whole_request_with_4013()
+    public async Task Subscribing_beyond_max_subscriptions_accepts_what_fits_and_refuses_the_rest_in_one_ack()
     {
         await using var client = await TestClient.ConnectAsync(System.GatewayWebSocket(), System.CreateToken());
         var welcome = await client.WaitForTypeAsync("welcome");
@@ -540,23 +536,22 @@ public sealed class ConformanceLimitTests(TunedSystemFixture fixture)
         var ack = await client.WaitForTypeAsync("subscribed");
         Assert.Equal(10, ConformanceTests.SymbolsOf(ack).Count);
 
-        // 10 + 10 new > 15: nothing of it may be taken, not even the first five that would fit.
-        var refused = instruments[10..];
-        await client.SubscribeAsync(2, refused);
-        var error = await client.WaitForAsync(f => f.Type() is "error" or "subscribed" && f.TryGetProperty("id", out var id) && id.GetInt64() == 2, because: "the answer to request 2");
-        Assert.Equal("error", error.Type());
-        Assert.Equal(4013, error.GetProperty("code").GetInt32());
-        Assert.Equal("too_many_subscriptions", error.GetProperty("reason").GetString());
+        // 10 + 10 new > 15: the first five (in request order) fit, the other five are refused in the same one ack.
+        var more = instruments[10..20];
+        await client.SubscribeAsync(2, more);
+        var answer = await client.WaitForAsync(f => f.Type() is "error" or "subscribed" && f.TryGetProperty("id", out var id) && id.GetInt64() == 2, because: "the answer to request 2");
+        Assert.Equal("subscribed", answer.Type());
+        Assert.Equal(more[..5], answer.GetProperty("accepted").EnumerateArray().Select(e => e.GetString()!));
+        Assert.Equal(more[5..], answer.GetProperty("refused").GetProperty("too_many_subscriptions").EnumerateArray().Select(e => e.GetString()!));
+        Assert.Equal(TunedSystemFixture.MaxSubscriptions, ConformanceTests.SymbolsOf(answer).Count);
 
-        // Re-subscribing what is already held adds nothing and shows the unchanged list.
+        // Re-subscribing what is already held adds nothing, counts nothing, and shows the unchanged list.
         await client.SubscribeAsync(3, first[0]);
         var unchanged = await client.WaitForAsync(f => f.Type() == "subscribed" && f.GetProperty("id").GetInt64() == 3, because: "ack 3");
-        Assert.Equal(first.Order(StringComparer.Ordinal), ConformanceTests.SymbolsOf(unchanged).Order(StringComparer.Ordinal));
+        Assert.Equal([first[0]], unchanged.GetProperty("accepted").EnumerateArray().Select(e => e.GetString()!));
+        Assert.Equal(TunedSystemFixture.MaxSubscriptions, ConformanceTests.SymbolsOf(unchanged).Count);
+        var refused = more[5..];
         Assert.DoesNotContain(client.All, f => f.IsMarketData() && refused.Contains(f.Symbol()));
-
-        // Up to the limit exactly is fine.
-        await client.SubscribeAsync(4, refused[..5]);
-        var full = await client.WaitForAsync(f => f.Type() == "subscribed" && f.GetProperty("id").GetInt64() == 4, because: "ack 4");
-        Assert.Equal(TunedSystemFixture.MaxSubscriptions, ConformanceTests.SymbolsOf(full).Count);
+        Assert.DoesNotContain(client.All, f => f.Type() == "error");
     }
 }

@@ -243,6 +243,11 @@ public sealed class FuzzTests(SystemFixture fixture, ITestOutputHelper output)
         }
 
         report.Replies.AddOrUpdate(type, 1, (_, n) => n + 1);
+        if (ProtocolSchema.Violation(frame) is { } violation)
+        {
+            report.Violations.Add(violation);
+        }
+
         switch (type)
         {
             case "error" when !frame.TryGetProperty("code", out var code) || !ErrorCodes.Contains(code.GetInt32())

@@ -17,7 +17,7 @@ public static class GatewayTestKit
     public static readonly HashSet<string> ServerTypes =
         ["welcome", "subscribed", "unsubscribed", "snapshot", "update", "reset", "status", "heartbeat", "pong", "error", "closing", "authenticated"];
 
-    public static readonly HashSet<int> ErrorCodes = [4000, 4001, 4003, 4009, 4010, 4013, 4015, 4029];
+    public static readonly HashSet<int> ErrorCodes = [4000, 4003, 4004, 4009, 4010, 4013, 4015, 4029];
 
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
 

@@ -175,7 +175,7 @@ public sealed class ProtocolUnitTests
 
     [Theory]
     [InlineData(4000, "bad_request")]
-    [InlineData(4001, "unknown_type")]
+    [InlineData(4004, "unknown_type")]
     [InlineData(4003, "forbidden")]
     [InlineData(4009, "unknown_symbol")]
     [InlineData(4013, "too_many_subscriptions")]

@@ -178,7 +178,7 @@ public sealed class ResumeHistoryTests(TunedSystemFixture fixture)
         await client.SendAsync(new { type = "subscribe", id = 1, symbols = new[] { "MSFT" }, resume = new { epoch, positions = new Dictionary<string, long> { ["MSFT"] = long.MaxValue / 2 } } });
 
         var reset = await client.WaitForTypeAsync("reset");
-        Assert.Equal("history_unavailable", reset.GetProperty("reason").GetString());
+        Assert.Equal("position_ahead", reset.GetProperty("reason").GetString());
         Assert.Equal("snapshot", (await client.WaitForAsync(f => f.IsMarketData("MSFT"), because: "MSFT after the reset")).Type());
     }
 

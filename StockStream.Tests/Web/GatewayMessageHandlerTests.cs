@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using StockStream.Client;
 using StockStream.Web.Board;
 using StockStream.Web.Feed;
 using StockStream.Web.Screen;

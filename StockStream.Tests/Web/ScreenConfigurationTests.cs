@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
+using StockStream.Client;
 using StockStream.Web.Feed;
 using StockStream.Web.Screen;
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using StockStream.Client;
 using StockStream.Web.Board;
 using StockStream.Web.Feed;
 using StockStream.Web.Screen;

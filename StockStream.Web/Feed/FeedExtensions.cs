@@ -1,3 +1,4 @@
+using StockStream.Client;
 using StockStream.Web.Board;
 
 namespace StockStream.Web.Feed;

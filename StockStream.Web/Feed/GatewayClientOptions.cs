@@ -35,13 +35,6 @@ public sealed class GatewayClientOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan DownAfter { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>
-    /// How often a short probe connection reads the welcome's instrument list, so instruments that appear later
-    /// (CoinGecko's first poll) get subscribed without dropping the main connection.
-    /// </summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
-    public TimeSpan InstrumentRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
-
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Url is null)

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using StockStream.Client;
 using StockStream.Web.Board;
 
 namespace StockStream.Web.Feed;
@@ -9,13 +9,9 @@ public readonly record struct HandledFrame(string Type, WelcomeInfo? Welcome = n
     public const string Malformed = "malformed";
 }
 
-/// <summary>The parts of a <c>welcome</c> the connection loop acts on; <see cref="Wanted"/> is what the screen subscribes to.</summary>
-public sealed record WelcomeInfo(string Session, string Epoch, TimeSpan HeartbeatInterval, IReadOnlyList<string> Instruments,
-    IReadOnlyList<string> Wanted, int MaxFrameBytes, int MaxSubscriptions);
-
 /// <summary>
-/// Applies one server frame (UTF-8 JSON, docs/protocol.md) to the <see cref="MarketBoard"/> and the
-/// <see cref="ResumeState"/>. No I/O: the connection loop sends whatever the result asks for.
+/// Applies StockStream.Client's events (docs/protocol.md) to the <see cref="MarketBoard"/>. No I/O: the connection,
+/// its reconnects, resume, liveness and token refresh are <see cref="StockStreamClient"/>'s.
 /// </summary>
 public sealed partial class GatewayMessageHandler(
     MarketBoard board,
@@ -24,106 +20,93 @@ public sealed partial class GatewayMessageHandler(
     FeedMetrics metrics,
     ILogger<GatewayMessageHandler> logger)
 {
-    private const int DefaultMaxFrameBytes = 4096;
-    private const int DefaultMaxSubscriptions = 200;
-    private const long DefaultHeartbeatMs = 5000;
+    private readonly FrameInterpreter _interpreter = new(resume, filter.Select);
 
-    public HandledFrame Handle(ReadOnlySpan<byte> utf8)
+    /// <summary>Selects the screen's instruments from a welcome's list (for the client's <c>SelectSymbols</c>).</summary>
+    public IReadOnlyList<string> Select(IReadOnlyList<string> instruments) => filter.Select(instruments);
+
+    /// <summary>Interprets one raw frame and applies it (tests and tools; the client interprets frames itself).</summary>
+    public HandledFrame Handle(ReadOnlySpan<byte> utf8) =>
+        _interpreter.Interpret(utf8) is { } item ? Apply(item) : new HandledFrame("update");
+
+    public HandledFrame Apply(StockStreamEvent item)
     {
-        GatewayFrame frame;
-        try
+        switch (item)
         {
-            frame = GatewayFrame.Parse(utf8);
-        }
-        catch (Exception ex) when (ex is JsonException or FormatException or OverflowException or InvalidOperationException)
-        {
-            metrics.Error(0);
-            LogMalformed(logger, ex.Message);
-            return new HandledFrame(HandledFrame.Malformed);
-        }
-
-        var type = frame.Type ?? "";
-        metrics.FrameReceived(IsKnown(type) ? type : "unknown");
-        switch (type)
-        {
-            case "welcome":
-                return HandleWelcome(frame);
-            case "snapshot":
-            case "update":
-                HandleQuote(frame, type == "snapshot");
-                break;
-            case "reset" when frame.Symbol is { } symbol:
-                LogReset(logger, symbol, frame.Reason);
-                resume.Reset(symbol);
-                board.Reset(symbol);
-                break;
-            case "status":
-                board.ApplyStatus(!string.Equals(frame.Feed, "down", StringComparison.Ordinal),
-                    frame.Sources?.Select(s => new SourceReport(s.Name, s.State, s.LastSuccess, s.Error)).ToList() ?? []);
-                break;
-            case "heartbeat":
+            case Connected { Welcome: var welcome }:
+                metrics.FrameReceived("welcome");
+                metrics.SetConnected(true);
+                metrics.ConnectAttempt("connected");
+                board.Welcome(welcome.HeartbeatInterval, welcome.Wanted);
+                LogWelcome(logger, welcome.Session, welcome.Epoch, welcome.Instruments.Count, welcome.Wanted.Count);
+                return new HandledFrame("welcome", welcome);
+            case QuoteReceived quote:
+                metrics.FrameReceived(quote.IsSnapshot ? "snapshot" : "update");
+                ApplyQuote(quote);
+                return new HandledFrame(quote.IsSnapshot ? "snapshot" : "update");
+            case SymbolReset reset:
+                metrics.FrameReceived("reset");
+                LogReset(logger, reset.Symbol, reset.Reason);
+                board.Reset(reset.Symbol);
+                return new HandledFrame("reset", Reason: reset.Reason);
+            case StatusChanged status:
+                metrics.FrameReceived("status");
+                board.ApplyStatus(status.FeedUp, [.. status.Sources.Select(s => new SourceReport(s.Name, s.State, s.LastSuccess, s.Error))]);
+                return new HandledFrame("status");
+            case HeartbeatReceived:
+                metrics.FrameReceived("heartbeat");
                 board.Heartbeat();
-                break;
-            case "subscribed":
-            case "unsubscribed":
-                resume.OnSubscriptions(frame.Symbols ?? []);
-                break;
-            case "error":
-                metrics.Error(frame.Code ?? 0);
-                LogErrorFrame(logger, frame.Code ?? 0, frame.Reason, frame.Symbol, frame.Message);
-                return new HandledFrame(type, Code: frame.Code, Reason: frame.Reason);
-            case "closing":
-                LogClosing(logger, frame.Code ?? 0, frame.Reason);
-                return new HandledFrame(type, Code: frame.Code, Reason: frame.Reason);
+                return new HandledFrame("heartbeat");
+            case SubscriptionsChanged changed:
+                metrics.FrameReceived("subscribed");
+                foreach (var (reason, symbols) in changed.Refused)
+                {
+                    LogRefused(logger, symbols.Count, reason, string.Join(",", symbols.Take(10)));
+                }
+
+                return new HandledFrame("subscribed");
+            case ServerError error:
+                metrics.FrameReceived("error");
+                metrics.Error(error.Code);
+                LogErrorFrame(logger, error.Code, error.Reason, error.Symbol, error.Message);
+                return new HandledFrame("error", Code: error.Code, Reason: error.Reason);
+            case ServerClosing closing:
+                metrics.FrameReceived("closing");
+                LogClosing(logger, closing.Code, closing.Reason);
+                return new HandledFrame("closing", Code: closing.Code, Reason: closing.Reason);
+            case TokenRefreshed:
+                metrics.FrameReceived("authenticated");
+                return new HandledFrame("authenticated");
+            case OtherFrame { Error: { } error }:
+                metrics.Error(0);
+                LogMalformed(logger, error);
+                return new HandledFrame(HandledFrame.Malformed);
+            case OtherFrame other:
+                metrics.FrameReceived(other.Type is "pong" ? "pong" : "unknown");
+                return new HandledFrame(other.Type ?? "");
             default:
-                // pong, authenticated, and types added later: nothing to do.
-                break;
+                return new HandledFrame("");
         }
-
-        return new HandledFrame(type);
     }
 
-    private HandledFrame HandleWelcome(GatewayFrame frame)
+    private void ApplyQuote(QuoteReceived received)
     {
-        var instruments = frame.Instruments ?? [];
-        var wanted = filter.Select(instruments);
-        var heartbeat = TimeSpan.FromMilliseconds(frame.HeartbeatMs is > 0 ? frame.HeartbeatMs.Value : DefaultHeartbeatMs);
-        var epoch = frame.Epoch ?? "";
-        resume.OnWelcome(epoch);
-        board.Welcome(heartbeat, wanted);
-        LogWelcome(logger, frame.Session, epoch, instruments.Count, wanted.Count);
-        return new HandledFrame("welcome", new WelcomeInfo(frame.Session ?? "", epoch, heartbeat, instruments, wanted,
-            frame.MaxFrameBytes ?? DefaultMaxFrameBytes, frame.MaxSubscriptions ?? DefaultMaxSubscriptions));
-    }
-
-    private void HandleQuote(GatewayFrame frame, bool isSnapshot)
-    {
-        if (frame.Symbol is not { Length: > 0 } symbol || frame.Price is not { } price || frame.Seq is not { } seq)
-        {
-            metrics.Error(0);
-            LogMalformed(logger, "market data frame without symbol, seq or price");
-            return;
-        }
-
-        var (check, skipped) = resume.Observe(symbol, seq, isSnapshot);
-        if (check == SequenceCheck.Old)
-        {
-            return;
-        }
-
-        if (check == SequenceCheck.Gap)
+        var quote = received.Quote;
+        if (received.Skipped > 0)
         {
             // The gateway kept only the newest value for us: right for a screen, worth counting.
-            metrics.Gap(skipped);
-            LogGap(logger, symbol, skipped);
+            metrics.Gap(received.Skipped);
         }
 
-        board.ApplyQuote(new QuoteFrame(symbol, frame.Kind ?? InstrumentKinds.Guess(symbol), seq, price, frame.Open, frame.Ts ?? 0, frame.Source),
-            isSnapshot);
-    }
+        if (quote.Price is not { } price)
+        {
+            // seq 0, no value yet (its source has never delivered): the tile stays "waiting", not missing.
+            return;
+        }
 
-    private static bool IsKnown(string type) => type is "welcome" or "snapshot" or "update" or "reset" or "status" or "heartbeat"
-        or "subscribed" or "unsubscribed" or "error" or "closing" or "pong" or "authenticated";
+        board.ApplyQuote(new QuoteFrame(quote.Symbol, quote.Kind ?? InstrumentKinds.Guess(quote.Symbol), quote.Seq, price, quote.Open, quote.Timestamp ?? 0, quote.Source),
+            received.IsSnapshot);
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Gateway session {Session} (epoch {Epoch}): {Instruments} instruments, {Wanted} wanted by the screen")]
     private static partial void LogWelcome(ILogger logger, string? session, string epoch, int instruments, int wanted);
@@ -131,8 +114,8 @@ public sealed partial class GatewayMessageHandler(
     [LoggerMessage(Level = LogLevel.Information, Message = "Reset of {Symbol} ({Reason}): history dropped, waiting for the snapshot")]
     private static partial void LogReset(ILogger logger, string symbol, string? reason);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Sequence gap on {Symbol}: {Skipped} updates conflated by the gateway")]
-    private static partial void LogGap(ILogger logger, string symbol, long skipped);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} symbols refused ({Reason}): {Symbols}")]
+    private static partial void LogRefused(ILogger logger, int count, string reason, string symbols);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway error {Code} ({Reason}) for {Symbol}: {Message}")]
     private static partial void LogErrorFrame(ILogger logger, int code, string? reason, string? symbol, string? message);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using StockStream.Ingestor.Publishing;
 using StockStream.Ingestor.Sources.CoinGecko;
 
 namespace StockStream.Ingestor;
@@ -42,6 +43,7 @@ public static class CoinGeckoExtensions
         client.RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
 
+        services.AddSingleton<IConfiguredInstruments, ConfiguredCoinGeckoPairs>();
         services.AddSingleton<CoinGeckoPoller>();
         services.AddHostedService(sp => sp.GetRequiredService<CoinGeckoPoller>());
         return services;

@@ -1,4 +1,4 @@
-namespace StockStream.Web.Feed;
+namespace StockStream.Client;
 
 /// <summary>Exponential backoff with jitter: attempt n waits between half and all of min·2ⁿ⁻¹ (capped), so restarts do not stampede.</summary>
 public static class ReconnectBackoff

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 
-namespace StockStream.Web.Feed;
+namespace StockStream.Client;
 
 /// <summary>How an incoming price relates to the last one seen for its symbol.</summary>
 public enum SequenceCheck

@@ -2,13 +2,13 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
-namespace StockStream.Web.Feed;
+namespace StockStream.Client;
 
 /// <summary>
-/// The fields of one server frame, read in one pass with <see cref="Utf8JsonReader"/>. Unknown fields are skipped
-/// and unknown types kept as they are: the protocol grows without a version bump.
+/// The fields of one server frame (docs/protocol.md), read in one pass with <see cref="Utf8JsonReader"/>. Unknown
+/// fields are skipped and unknown types kept as they are: the protocol grows without a version bump.
 /// </summary>
-internal sealed class GatewayFrame
+public sealed class ServerFrame
 {
     public string? Type { get; private set; }
 
@@ -50,8 +50,26 @@ internal sealed class GatewayFrame
 
     public string? Message { get; private set; }
 
+    /// <summary>The request id a reply echoes.</summary>
+    public long? Id { get; private set; }
+
+    public long? ServerTime { get; private set; }
+
+    /// <summary><c>authenticated</c>: the new token's expiry (epoch ms).</summary>
+    public long? Expires { get; private set; }
+
+    /// <summary><c>subscribed</c>: the symbols of the request now subscribed.</summary>
+    public List<string>? Accepted { get; private set; }
+
+    /// <summary><c>subscribed</c>: the symbols of the request not subscribed, by reason.</summary>
+    public Dictionary<string, List<string>>? Refused { get; private set; }
+
+    public int? MaxMessagesPerSecond { get; private set; }
+
+    public long? IdleTimeoutMs { get; private set; }
+
     /// <summary>Parses one frame; throws <see cref="JsonException"/> or <see cref="FormatException"/> when it is not a JSON object as documented.</summary>
-    public static GatewayFrame Parse(ReadOnlySpan<byte> utf8)
+    public static ServerFrame Parse(ReadOnlySpan<byte> utf8)
     {
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 16 });
         if (Next(ref reader) != JsonTokenType.StartObject)
@@ -59,7 +77,7 @@ internal sealed class GatewayFrame
             throw new JsonException("a frame must be a JSON object");
         }
 
-        var frame = new GatewayFrame();
+        var frame = new ServerFrame();
         while (Next(ref reader) == JsonTokenType.PropertyName)
         {
             switch (reader.GetString())
@@ -83,6 +101,11 @@ internal sealed class GatewayFrame
                 case "code": frame.Code = (int?)ReadLong(ref reader); break;
                 case "reason": frame.Reason = ReadString(ref reader); break;
                 case "message": frame.Message = ReadString(ref reader); break;
+                case "id": frame.Id = ReadLong(ref reader); break;
+                case "server_time": frame.ServerTime = ReadLong(ref reader); break;
+                case "expires": frame.Expires = ReadLong(ref reader); break;
+                case "accepted": frame.Accepted = ReadStrings(ref reader); break;
+                case "refused": frame.Refused = ReadGroups(ref reader); break;
                 default: reader.Skip(); break;
             }
         }
@@ -104,6 +127,8 @@ internal sealed class GatewayFrame
             {
                 case "max_frame_bytes": MaxFrameBytes = (int?)ReadLong(ref reader); break;
                 case "max_subscriptions": MaxSubscriptions = (int?)ReadLong(ref reader); break;
+                case "max_messages_per_second": MaxMessagesPerSecond = (int?)ReadLong(ref reader); break;
+                case "idle_timeout_ms": IdleTimeoutMs = ReadLong(ref reader); break;
                 default: reader.Skip(); break;
             }
         }
@@ -147,6 +172,27 @@ internal sealed class GatewayFrame
         }
 
         return sources;
+    }
+
+    private static Dictionary<string, List<string>>? ReadGroups(ref Utf8JsonReader reader)
+    {
+        if (Next(ref reader) != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        var groups = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            var reason = reader.GetString()!;
+            if (ReadStrings(ref reader) is { } symbols)
+            {
+                groups[reason] = symbols;
+            }
+        }
+
+        return groups;
     }
 
     private static string? ReadString(ref Utf8JsonReader reader)
@@ -211,4 +257,4 @@ internal sealed class GatewayFrame
 }
 
 /// <summary>One entry of a <c>status</c> frame's <c>sources</c>.</summary>
-internal readonly record struct SourceFields(string Name, string State, long? LastSuccess, string? Error);
+public readonly record struct SourceFields(string Name, string State, long? LastSuccess, string? Error);

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using StockStream.Web.Feed;
+using StockStream.Client;
 
-namespace StockStream.Tests.Web;
+namespace StockStream.Tests.Client;
 
 public sealed class ResumeStateTests
 {
