@@ -77,12 +77,15 @@ public sealed partial class ResourceSupervisor(
 
             var crashes = _consecutiveCrashes.AddOrUpdate(resourceId, 1, (_, n) => n + 1);
             var delay = TimeSpan.FromTicks(Math.Min(policy.MaxDelay.Ticks, policy.InitialDelay.Ticks * (1L << Math.Min(crashes - 1, 16))));
-            LogCrashed(logger, resourceId, exitCode, delay);
+            // Decide after the back-off: a replica that went down because the AppHost is stopping is not a crash, and
+            // the stop may be noticed a moment after the replica's exit.
             await Task.Delay(delay, timeProvider, stoppingToken).ConfigureAwait(false);
             if (lifetime.ApplicationStopping.IsCancellationRequested)
             {
                 return;
             }
+
+            LogCrashed(logger, resourceId, exitCode, delay);
 
             var result = await commands.ExecuteCommandAsync(resourceId, KnownResourceCommands.StartCommand, stoppingToken).ConfigureAwait(false);
             if (result.Success)
@@ -121,7 +124,7 @@ public sealed partial class ResourceSupervisor(
             },
             CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Resource} exited by itself (exit code {ExitCode}); starting it again in {Delay}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Resource} exited by itself (exit code {ExitCode}); starting it again after {Delay}")]
     private static partial void LogCrashed(ILogger logger, string resource, int? exitCode, TimeSpan delay);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Resource} started again ({Restarts} automatic restarts so far)")]
