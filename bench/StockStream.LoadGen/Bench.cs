@@ -570,9 +570,9 @@ public sealed class BenchResult
         }
 
         var delivered = Delivered / Seconds;
-        var expected = g is { ReceivedPerSecond: > 0 }
-            ? Subscribed * Math.Min(o.Subscriptions, InstrumentsSeen) * g.ReceivedPerSecond / Math.Max(1, InstrumentsSeen)
-            : Subscribed * Math.Min(o.Subscriptions, InstrumentsSeen) * PublishedPerSecond / Math.Max(1, InstrumentsSeen);
+        // What the open clients should get: K of M instruments each, at the rate the server read (or Redis published).
+        var expected = Held * Math.Min(o.Subscriptions, InstrumentsSeen) * (g is { ReceivedPerSecond: > 0 } ? g.ReceivedPerSecond : PublishedPerSecond)
+            / Math.Max(1, InstrumentsSeen);
         var serverCpu = servers.Sum(p => p.CpuPercent);
         return "| " + string.Join(" | ",
             o.DescribeShort(),
