@@ -136,7 +136,7 @@ public sealed class Bench(LoadOptions options, Target target)
         result.SelfIdleRssDelta = ProcessProbe.Rss(selfPid) - selfRssBase;
         if (options.GcDump is { } dump && target.Gateways[0].Pid is { } dumpPid)
         {
-            await GcDumpAsync(dumpPid, dump, cancellationToken).ConfigureAwait(false);
+            await GcDumpAsync(dumpPid, dump.Replace("{server}", target.Server.ToString().ToLowerInvariant(), StringComparison.Ordinal), cancellationToken).ConfigureAwait(false);
             // The dump ran a full blocking GC: what RSS is left is what a server holds once its ramp garbage is gone
             // (an idle server may not run a gen2 GC for a long time, so the first figure still carries it).
             await Task.Delay(2000, cancellationToken).ConfigureAwait(false);

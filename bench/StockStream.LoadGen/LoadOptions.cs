@@ -25,7 +25,8 @@ public sealed class LoadOptions
           --source-addresses S spread client sockets over 127.0.0.1 … 127.0.0.S (default: one per 10,000 clients, at least 1)
           --perf 10s           count syscalls and context switches of the server and the load generator with `perf stat` for
                                this long inside the window (default off)
-          --gcdump FILE        after the idle phase, write a dotnet-gcdump of the (first) server to FILE (needs dotnet-gcdump)
+          --gcdump FILE        after the idle phase, write a dotnet-gcdump of the (first) server to FILE ({server} is replaced
+                               by the server's name) and its type report to FILE.txt (dotnet tool install -g dotnet-gcdump)
           --label TEXT         first column of the result row (default: derived from the options)
           --results FILE       also append the result row (and the detail block) to FILE
           --configuration C    build configuration of the services to launch (default Release)
