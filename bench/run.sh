@@ -17,6 +17,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --servers) servers="$2"; shift 2 ;;
     --url|--server) servers=""; args+=("$1" "$2"); shift 2 ;;
+    --help|-h) servers=""; args+=("$1"); shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
