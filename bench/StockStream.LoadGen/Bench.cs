@@ -590,7 +590,7 @@ public sealed class BenchResult
             : double.NaN;
 
     public const string Header = """
-        | run | held | ingest/s published · read | delivered/s (expected) | p50 ms | p99 ms | p99.9 ms | max ms | seq gaps (msgs · % · clients) | server CPU % avg (peak) · user/sys | loadgen CPU % | CPU s per M msgs: server · loadgen | server RSS MiB | KiB/idle conn (RSS · heap) | load avg (start → end) |
+        | run | held | ingest/s published · read | delivered/s (expected) | p50 ms | p99 ms | p99.9 ms | max ms | seq gaps (msgs · % · clients) | server CPU % avg (peak) · user/sys | loadgen CPU % · user/sys | CPU s per M msgs: server · loadgen | server RSS MiB | KiB/idle conn (RSS · heap) | load avg (start → end) |
         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
         """;
 
