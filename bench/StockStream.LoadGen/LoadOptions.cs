@@ -81,7 +81,7 @@ public sealed class LoadOptions
     public string ServerName => Server == ServerKind.SignalR ? "SignalR + Redis" : "StockStream";
 
     public string DescribeShort() =>
-        Label ?? (IdleOnly
+        Label is { } label ? $"{ServerName}: {label}" : (IdleOnly
             ? $"{ServerName}: {Clients:N0} idle"
             : $"{ServerName}: {Clients:N0} × {Subscriptions} of {Instruments}, {Arrivals}");
 
