@@ -17,6 +17,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --servers) servers="$2"; shift 2 ;;
     --url|--server) servers=""; args+=("$1" "$2"); shift 2 ;;
+    --help|-h) servers=""; args+=("$1"); shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -53,9 +54,24 @@ if [[ -z "$servers" ]]; then
   exec "${loadgen[@]}" --configuration "$configuration" "${args[@]}"
 fi
 
+# Each run in its own process group: if the load generator dies without cleaning up (killed, aborted), the Redis,
+# ingestor and server it started are still in that group and are stopped here instead of running on as orphans.
+run_one() {
+  setsid "${loadgen[@]}" --configuration "$configuration" --server "$1" "${args[@]}" &
+  local pid=$!
+  trap 'kill -INT "$pid" 2>/dev/null' INT TERM
+  local rc=0
+  wait "$pid" || rc=$?
+  # wait returns early when a trapped signal arrives; wait again for the load generator's own clean-up.
+  while kill -0 "$pid" 2>/dev/null; do wait "$pid" || rc=$?; done
+  trap - INT TERM
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  return "$rc"
+}
+
 status=0
 IFS=',' read -r -a list <<< "$servers"
 for server in "${list[@]}"; do
-  "${loadgen[@]}" --configuration "$configuration" --server "$server" "${args[@]}" || status=$?
+  run_one "$server" || status=$?
 done
 exit "$status"

@@ -462,7 +462,10 @@ public sealed class ClientConnection
         }
     }
 
-    private async Task SendBatchAsync(OutboundFrame[] batch, int count, CancellationToken cancellationToken)
+    // Pooled: with spread-out arrivals a batch is often one or two frames, and a Task box per batch would be the
+    // hot path's only per-message allocation (docs/benchmarks.md, "Allocations").
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendBatchAsync(OutboundFrame[] batch, int count, CancellationToken cancellationToken)
     {
         long bytes = 0;
         long oldestSource = 0;

@@ -30,17 +30,17 @@ public sealed partial class StreamForwarder(IConnectionMultiplexer redis, IHubCo
             }
         });
 
-        var nextRefresh = DateTime.MinValue;
+        var nextRefresh = 0L;
         var sends = new List<Task>();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 var db = redis.GetDatabase();
-                if (DateTime.UtcNow >= nextRefresh)
+                if (Environment.TickCount64 >= nextRefresh)
                 {
                     await RefreshAsync(db);
-                    nextRefresh = DateTime.UtcNow.AddSeconds(1);
+                    nextRefresh = Environment.TickCount64 + 1000;
                 }
 
                 if (_positions.Count == 0)

@@ -136,7 +136,7 @@ public sealed class Bench(LoadOptions options, Target target)
         result.SelfIdleRssDelta = ProcessProbe.Rss(selfPid) - selfRssBase;
         if (options.GcDump is { } dump && target.Gateways[0].Pid is { } dumpPid)
         {
-            await GcDumpAsync(dumpPid, dump, cancellationToken).ConfigureAwait(false);
+            await GcDumpAsync(dumpPid, dump.Replace("{server}", target.Server.ToString().ToLowerInvariant(), StringComparison.Ordinal), cancellationToken).ConfigureAwait(false);
             // The dump ran a full blocking GC: what RSS is left is what a server holds once its ramp garbage is gone
             // (an idle server may not run a gen2 GC for a long time, so the first figure still carries it).
             await Task.Delay(2000, cancellationToken).ConfigureAwait(false);
@@ -181,6 +181,9 @@ public sealed class Bench(LoadOptions options, Target target)
         var perf = options.Perf is { } perfFor
             ? probes.Where(p => p.Name != "redis" && p.Name != "ingestor").Select(p => PerfStatAsync(p.Name, p.Pid, perfFor, cancellationToken)).ToArray()
             : [];
+        var profile = options.PerfRecord is { } record && target.Gateways[0].Pid is { } profiled
+            ? PerfRecordAsync(profiled, record, cancellationToken)
+            : Task.FromResult<string?>(null);
         var start = Snapshot();
         foreach (var probe in probes)
         {
@@ -218,6 +221,7 @@ public sealed class Bench(LoadOptions options, Target target)
         }
 
         result.Bursts = _recorder.BurstFigures();
+        result.Profile = await profile.ConfigureAwait(false);
         var publishedAfter = await PublishedAsync().ConfigureAwait(false);
         result.PublishedPerSecond = publishedBefore < 0 || publishedAfter < 0 ? double.NaN : (publishedAfter - publishedBefore) / seconds;
         var after = await Task.WhenAll(target.Gateways.Select(g => GatewayMetricsScrape.ReadAsync(_http, g.Metrics))).ConfigureAwait(false);
@@ -424,6 +428,38 @@ public sealed class Bench(LoadOptions options, Target target)
         }
     }
 
+    /// <summary>
+    /// Samples the server's stacks with <c>perf record</c> and returns where its CPU went by binary: the kernel (sockets,
+    /// TCP on loopback), the runtime, JIT-compiled code (perf map: the server gets <c>DOTNET_PerfMapEnabled=1</c>).
+    /// </summary>
+    private static async Task<string?> PerfRecordAsync(int pid, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"stockstream-bench-{Environment.ProcessId}", $"perf-{pid}.data");
+        async Task<string> RunAsync(params string[] arguments)
+        {
+            var info = new ProcessStartInfo("perf", arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = Process.Start(info)!;
+            var output = await process.StandardOutput.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            return output;
+        }
+
+        try
+        {
+            await RunAsync("record", "-F", "499", "-p", pid.ToString(CultureInfo.InvariantCulture), "-o", file, "--", "sleep",
+                duration.TotalSeconds.ToString("F0", CultureInfo.InvariantCulture)).ConfigureAwait(false);
+            var byDso = await RunAsync("report", "-i", file, "--stdio", "--sort", "dso", "--percent-limit", "1").ConfigureAwait(false);
+            var bySymbol = await RunAsync("report", "-i", file, "--stdio", "--sort", "sym", "--percent-limit", "1.5").ConfigureAwait(false);
+            static string Keep(string text) => string.Join('\n', text.Split('\n').Where(l => l.Length > 0 && l[0] != '#'));
+            return $"by binary:\n{Keep(byDso)}\nby symbol (≥ 1.5 %):\n{Keep(bySymbol)}";
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            Log($"perf record failed: {ex.Message}");
+            return null;
+        }
+    }
+
     /// <summary>A heap dump of the server after the idle phase, and its type report next to it (FILE.txt).</summary>
     private static async Task GcDumpAsync(int pid, string file, CancellationToken cancellationToken)
     {
@@ -541,6 +577,7 @@ public sealed class BenchResult
     public List<GatewayFigures> GatewayMetrics { get; } = [];
     public List<PerfFigures> Perf { get; } = [];
     public BurstFigures? Bursts { get; set; }
+    public string? Profile { get; set; }
 
     public double KibPerIdleConnection(string gateway) =>
         IdleHeld.GetValueOrDefault(gateway) is > 0 and var n && BaseRss.GetValueOrDefault(gateway, -1) > 0 && IdleRss.GetValueOrDefault(gateway, -1) > 0
@@ -553,7 +590,7 @@ public sealed class BenchResult
             : double.NaN;
 
     public const string Header = """
-        | run | held | ingest/s published · read | delivered/s (expected) | p50 ms | p99 ms | p99.9 ms | max ms | seq gaps (msgs · % · clients) | server CPU % avg (peak) · user/sys | loadgen CPU % | CPU s per M msgs: server · loadgen | server RSS MiB | KiB/idle conn (RSS · heap) | load avg (start → end) |
+        | run | held | ingest/s published · read | delivered/s (expected) | p50 ms | p99 ms | p99.9 ms | max ms | seq gaps (msgs · % · clients) | server CPU % avg (peak) · user/sys | loadgen CPU % · user/sys | CPU s per M msgs: server · loadgen | server RSS MiB | KiB/idle conn (RSS · heap) | load avg (start → end) |
         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
         """;
 
@@ -570,9 +607,9 @@ public sealed class BenchResult
         }
 
         var delivered = Delivered / Seconds;
-        var expected = g is { ReceivedPerSecond: > 0 }
-            ? Subscribed * Math.Min(o.Subscriptions, InstrumentsSeen) * g.ReceivedPerSecond / Math.Max(1, InstrumentsSeen)
-            : Subscribed * Math.Min(o.Subscriptions, InstrumentsSeen) * PublishedPerSecond / Math.Max(1, InstrumentsSeen);
+        // What the open clients should get: K of M instruments each, at the rate the server read (or Redis published).
+        var expected = Held * Math.Min(o.Subscriptions, InstrumentsSeen) * (g is { ReceivedPerSecond: > 0 } ? g.ReceivedPerSecond : PublishedPerSecond)
+            / Math.Max(1, InstrumentsSeen);
         var serverCpu = servers.Sum(p => p.CpuPercent);
         return "| " + string.Join(" | ",
             o.DescribeShort(),
@@ -640,6 +677,16 @@ public sealed class BenchResult
             foreach (var p in Perf)
             {
                 s.AppendLine(CultureInfo.InvariantCulture, $"- perf stat {p.Name} ({F(p.Seconds, 0)} s of the window): {F(p.SyscallsPerSecond, 0)} syscalls/s, {F(p.ContextSwitchesPerSecond, 0)} context switches/s");
+            }
+
+            if (Profile is { } profile)
+            {
+                s.AppendLine("- perf record of the server (share of its samples):");
+                s.AppendLine();
+                s.AppendLine("```");
+                s.AppendLine(profile.TrimEnd());
+                s.AppendLine("```");
+                s.AppendLine();
             }
 
             if (Bursts is { } b)

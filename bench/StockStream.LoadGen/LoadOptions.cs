@@ -25,7 +25,11 @@ public sealed class LoadOptions
           --source-addresses S spread client sockets over 127.0.0.1 … 127.0.0.S (default: one per 10,000 clients, at least 1)
           --perf 10s           count syscalls and context switches of the server and the load generator with `perf stat` for
                                this long inside the window (default off)
-          --gcdump FILE        after the idle phase, write a dotnet-gcdump of the (first) server to FILE (needs dotnet-gcdump)
+          --perf-record 5s     sample the server's stacks with `perf record` for this long in the window and print the
+                               CPU share by binary and by symbol (sets DOTNET_PerfMapEnabled=1 and
+                               DOTNET_EnableWriteXorExecute=0 on the server)
+          --gcdump FILE        after the idle phase, write a dotnet-gcdump of the (first) server to FILE ({server} is replaced
+                               by the server's name) and its type report to FILE.txt (dotnet tool install -g dotnet-gcdump)
           --label TEXT         first column of the result row (default: derived from the options)
           --results FILE       also append the result row (and the detail block) to FILE
           --configuration C    build configuration of the services to launch (default Release)
@@ -43,6 +47,7 @@ public sealed class LoadOptions
     public string Arrivals { get; set; } = "staggered";
     public int SourceAddresses { get; set; }
     public TimeSpan? Perf { get; set; }
+    public TimeSpan? PerfRecord { get; set; }
     public string? GcDump { get; set; }
     public string? Repo { get; set; }
     public int? ServerPid { get; set; }
@@ -76,7 +81,7 @@ public sealed class LoadOptions
     public string ServerName => Server == ServerKind.SignalR ? "SignalR + Redis" : "StockStream";
 
     public string DescribeShort() =>
-        Label ?? (IdleOnly
+        Label is { } label ? $"{ServerName}: {label}" : (IdleOnly
             ? $"{ServerName}: {Clients:N0} idle"
             : $"{ServerName}: {Clients:N0} × {Subscriptions} of {Instruments}, {Arrivals}");
 
@@ -106,6 +111,12 @@ public sealed class LoadOptions
                     break;
                 case "--source-addresses": o.SourceAddresses = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--perf": o.Perf = ParseDuration(Next()); break;
+                case "--perf-record":
+                    o.PerfRecord = ParseDuration(Next());
+                    o.GatewayEnvironment.Add(new("DOTNET_PerfMapEnabled", "1"));
+                    // JIT code in plain anonymous memory, so perf finds it in the perf map (not a memfd double mapping).
+                    o.GatewayEnvironment.Add(new("DOTNET_EnableWriteXorExecute", "0"));
+                    break;
                 case "--gcdump": o.GcDump = Next(); break;
                 case "--repo": o.Repo = Next(); break;
                 case "--server-pid": o.ServerPid = int.Parse(Next(), CultureInfo.InvariantCulture); break;

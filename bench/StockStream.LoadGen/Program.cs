@@ -20,6 +20,13 @@ catch (Exception ex) when (ex is ArgumentException or FormatException)
     return 2;
 }
 
+if (OpenFileLimit() is { } limit && options.Clients + 200 > limit)
+{
+    // Past the limit the runtime aborts mid-ramp, and the processes started so far would be orphaned.
+    Console.Error.WriteLine($"--clients {options.Clients} needs about {options.Clients + 200} open files here and in the server; the limit is {limit} (ulimit -n).");
+    return 2;
+}
+
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
@@ -74,5 +81,19 @@ finally
         Bench.Log("stopping the system");
         await system.DisposeAsync();
         Bench.Log("stopped");
+    }
+}
+
+static long? OpenFileLimit()
+{
+    try
+    {
+        var line = File.ReadLines("/proc/self/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+        var soft = line?["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+        return long.TryParse(soft, out var value) ? value : null;
+    }
+    catch (IOException)
+    {
+        return null;
     }
 }
