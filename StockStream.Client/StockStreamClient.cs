@@ -44,7 +44,21 @@ public sealed partial class StockStreamClient
     /// event in order, on the receive loop: keep it quick (a slow handler is a slow consumer, and the server will conflate
     /// and finally close with 4008).
     /// </summary>
-    public async Task RunAsync(Action<StockStreamEvent> onEvent, CancellationToken cancellationToken)
+    public Task RunAsync(Action<StockStreamEvent> onEvent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onEvent);
+        return RunAsync(item =>
+        {
+            onEvent(item);
+            return ValueTask.CompletedTask;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="RunAsync(Action{StockStreamEvent}, CancellationToken)"/> with an asynchronous handler: the next frame
+    /// is read only once it completes, so a handler that waits (for a bounded queue, say) holds the connection back.
+    /// </summary>
+    public async Task RunAsync(Func<StockStreamEvent, ValueTask> onEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(onEvent);
         var attempt = 0;
@@ -60,7 +74,7 @@ public sealed partial class StockStreamClient
             attempt = outcome.WasLive ? 1 : attempt + 1;
             var delay = ReconnectBackoff.Delay(attempt, _options.ReconnectMinDelay, _options.ReconnectMaxDelay, Random.Shared);
             LogReconnecting(_logger, outcome.Error, attempt, (long)delay.TotalMilliseconds);
-            onEvent(new Disconnected(outcome.Error, outcome.CloseCode, outcome.HttpStatus, outcome.WasLive, delay));
+            await onEvent(new Disconnected(outcome.Error, outcome.CloseCode, outcome.HttpStatus, outcome.WasLive, delay)).ConfigureAwait(false);
             try
             {
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
@@ -73,7 +87,7 @@ public sealed partial class StockStreamClient
     }
 
     /// <summary>
-    /// The same as <see cref="RunAsync"/>, as an async stream. Events wait in a bounded buffer for you; if you stop
+    /// The same as <see cref="RunAsync(Action{StockStreamEvent}, CancellationToken)"/>, as an async stream. Events wait in a bounded buffer for you; if you stop
     /// reading, the connection stops reading too, and the server treats it as a slow consumer.
     /// </summary>
     public async IAsyncEnumerable<StockStreamEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -84,7 +98,7 @@ public sealed partial class StockStreamClient
         {
             try
             {
-                await RunAsync(e => channel.Writer.WriteAsync(e, stop.Token).AsTask().GetAwaiter().GetResult(), stop.Token).ConfigureAwait(false);
+                await RunAsync(e => channel.Writer.WriteAsync(e, stop.Token), stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -122,7 +136,7 @@ public sealed partial class StockStreamClient
         return true;
     }
 
-    private async Task<ConnectionOutcome> RunConnectionAsync(Action<StockStreamEvent> onEvent, CancellationToken stoppingToken)
+    private async Task<ConnectionOutcome> RunConnectionAsync(Func<StockStreamEvent, ValueTask> onEvent, CancellationToken stoppingToken)
     {
         using var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = _options.KeepAliveInterval;
@@ -182,7 +196,7 @@ public sealed partial class StockStreamClient
         }
     }
 
-    private async Task<ConnectionOutcome> ReceiveAsync(Session session, Action<StockStreamEvent> onEvent, CancellationToken stoppingToken)
+    private async Task<ConnectionOutcome> ReceiveAsync(Session session, Func<StockStreamEvent, ValueTask> onEvent, CancellationToken stoppingToken)
     {
         var socket = session.Socket;
         var buffer = new ArrayBufferWriter<byte>(16 * 1024);
@@ -228,9 +242,9 @@ public sealed partial class StockStreamClient
                     session.Live = true;
                     // The liveness rule: heartbeats come every heartbeat_ms whether or not data flows.
                     liveness = connected.Welcome.HeartbeatInterval * _options.LivenessFactor;
-                    onEvent(item);
+                    await onEvent(item).ConfigureAwait(false);
                     await SendSubscribeAsync(session, connected.Welcome.Wanted, connected.Welcome, stoppingToken).ConfigureAwait(false);
-                    session.Background.Add(RefreshTokenLoopAsync(session, onEvent, session.Stop.Token));
+                    session.Background.Add(RefreshTokenLoopAsync(session, session.Stop.Token));
                     continue;
                 case ServerClosing closing:
                     session.ClosingCode = closing.Code;
@@ -243,7 +257,7 @@ public sealed partial class StockStreamClient
                     break;
             }
 
-            onEvent(item);
+            await onEvent(item).ConfigureAwait(false);
         }
     }
 
@@ -262,7 +276,7 @@ public sealed partial class StockStreamClient
     }
 
     /// <summary>Replaces the token in band three quarters into its lifetime, so the connection never drops for it (no 4001).</summary>
-    private async Task RefreshTokenLoopAsync(Session session, Action<StockStreamEvent> onEvent, CancellationToken cancellationToken)
+    private async Task RefreshTokenLoopAsync(Session session, CancellationToken cancellationToken)
     {
         try
         {

@@ -98,6 +98,38 @@ public sealed class StockStreamClientTests(InProcessRedisFixture fixture)
     }
 
     [Fact]
+    public async Task Events_can_be_read_as_an_async_stream_that_stops_when_the_reader_does()
+    {
+        var prefix = InProcessRedisFixture.NewPrefix();
+        await using var ingestor = await InProcessIngestor.StartAsync(fixture.Redis.ConnectionString, prefix, Symbols);
+        await ingestor.PublishAsync(Symbols, 1m);
+        await using var gateway = await InProcessGateway.StartAsync(fixture.Redis.ConnectionString, prefix);
+        var client = new StockStreamClient(new StockStreamClientOptions
+        {
+            Url = gateway.WebSocket,
+            TokenProvider = _ => ValueTask.FromResult(InProcessRedisFixture.Token()),
+            SelectSymbols = _ => ["MSFT"],
+        });
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var seen = new List<StockStreamEvent>();
+        await foreach (var item in client.ReadAllAsync(timeout.Token))
+        {
+            seen.Add(item);
+            if (item is QuoteReceived { IsSnapshot: true })
+            {
+                break;
+            }
+        }
+
+        Assert.IsType<Connected>(seen[0]);
+        var ack = Assert.Single(seen.OfType<SubscriptionsChanged>());
+        Assert.Equal(["MSFT"], ack.Accepted);
+        Assert.Equal("MSFT", Assert.IsType<QuoteReceived>(seen[^1]).Quote.Symbol);
+        Assert.False(client.IsConnected);
+    }
+
+    [Fact]
     public void Gap_in_seq_is_reported_with_the_number_of_updates_skipped_and_old_prices_are_dropped()
     {
         var interpreter = new FrameInterpreter(new ResumeState());
