@@ -10,7 +10,7 @@ public sealed class ChartPolicyTests
     [Fact]
     public void The_charts_rule_files_are_identical_to_monitoring_prometheus_rules()
     {
-        var files = Directory.GetFiles(InfraRepo.PathOf("monitoring", "prometheus", "rules"), "*.yml").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        var files = Directory.GetFiles(InfraRepo.PathOf("monitoring", "prometheus", "rules"), "*.yml").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal).ToList();
         foreach (var file in files)
         {
             Assert.True(
