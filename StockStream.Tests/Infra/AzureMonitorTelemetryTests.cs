@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.IO.Compression;
 using System.Net;
@@ -29,6 +30,14 @@ public sealed class AzureMonitorTelemetryTests
         {
             using var http = new HttpClient();
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(app.Urls.First() + "/"))).StatusCode);
+            // A server span of our own sources ("StockStream.*"), as the gateway's session spans are: ASP.NET Core's
+            // request spans reach only the first tracer provider of a process (OpenTelemetry's instrumentation keeps
+            // process-wide state), and this suite starts many hosts in one process.
+            using (var source = new ActivitySource("StockStream.TelemetryProbe"))
+            using (source.StartActivity("probe request", ActivityKind.Server))
+            {
+            }
+
             app.Services.GetRequiredService<IMeterFactory>().Create("StockStream.TelemetryProbe")
                 .CreateCounter<long>("stockstream.probe.ticks").Add(3);
         }
@@ -119,3 +128,4 @@ public sealed class AzureMonitorTelemetryTests
         public async ValueTask DisposeAsync() => await app.DisposeAsync();
     }
 }
+
