@@ -191,7 +191,7 @@ public sealed class StockStreamSystem : IAsyncDisposable
         // "Unknown" is what Aspire shows when DCP gave up waiting (the process still exits, later).
         await Eventually.TrueAsync(() => Replica(id).State is { } state && (KnownResourceStates.TerminalStates.Contains(state) || state == "Unknown"),
             TimeSpan.FromSeconds(90), $"{instance} has stopped",
-            () => $"{Replica(id)}; stop command: {stop.Success} {stop.Message}\n{RecentOutputAsync(id).GetAwaiter().GetResult()[^2000..]}");
+            () => $"{Replica(id)}; stop command: {stop.Success} {stop.Message}\n{Tail(RecentOutputAsync(id).GetAwaiter().GetResult(), 2000)}");
     }
 
     /// <summary>Aspire's start command; waits until the replica is healthy again.</summary>
@@ -234,6 +234,8 @@ public sealed class StockStreamSystem : IAsyncDisposable
         await App.DisposeAsync();
         _stopping.Dispose();
     }
+
+    private static string Tail(string text, int length) => text.Length <= length ? text : text[^length..];
 
     private async Task WatchReplicasAsync()
     {
