@@ -17,8 +17,11 @@ internal sealed partial class AspireRemediationHooks(RemediationPolicy policy, I
 
     public void Restarting(RemediationDecision decision) => LogRestarting(logger, decision.Resource!, decision.AlertName);
 
-    public void Restarted(RemediationDecision decision) =>
-        LogRestarted(logger, decision.Resource!, policy.RestartsInLastHour(decision.Resource!));
+    public void Restarted(RemediationDecision decision)
+    {
+        var restarts = policy.RestartsInLastHour(decision.Resource!);
+        LogRestarted(logger, decision.Resource!, restarts);
+    }
 
     public void RestartFailed(RemediationDecision decision, Exception exception) =>
         LogRestartFailed(logger, exception, decision.Resource!, decision.AlertName);
