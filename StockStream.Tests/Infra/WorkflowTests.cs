@@ -108,12 +108,14 @@ public sealed partial class WorkflowTests
         // A manual run checks ci's result for its commit too.
         Assert.Contains(gate.Items("steps"), step => step.Scalar("run")?.Contains("status=success", StringComparison.Ordinal) == true);
 
-        // Every other job waits for the gate, directly or through another job, and builds the gate's commit.
+        // Every other job waits for the gate, directly or through another job, and builds the gate's commit; the job
+        // that points dev at the images commits on main's tip instead.
         foreach (var (name, job) in cd.Entries("jobs").Where(job => job.Key != "gate"))
         {
             Assert.True(Needs(cd, name).Contains("gate"), $"job {name} does not depend on the gate");
+            var expectedRef = name == DevValuesJob ? "main" : "${{ needs.gate.outputs.sha }}";
             Assert.All(job.Items("steps").Where(step => step.Scalar("uses")?.StartsWith("actions/checkout@", StringComparison.Ordinal) == true),
-                checkout => Assert.Equal("${{ needs.gate.outputs.sha }}", checkout.Scalar("with", "ref")));
+                checkout => Assert.Equal(expectedRef, checkout.Scalar("with", "ref")));
         }
     }
 
@@ -152,6 +154,96 @@ public sealed partial class WorkflowTests
         Assert.Contains("@%s", script, StringComparison.Ordinal); // images by digest
         Assert.Contains("WebSocketSmoke.cs", InfraRepo.Read(".github", "scripts", "smoke-test.sh"), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Cd_points_dev_at_the_pushed_images_with_one_bot_commit_to_main_that_cannot_race()
+    {
+        var cd = YamlDocuments.LoadMapping(InfraRepo.Read(".github", "workflows", "cd.yml"));
+        var job = cd.Get("jobs", DevValuesJob)!;
+
+        // After every image of the matrix is pushed, and only for main.
+        Assert.Contains("image", job.Items("needs").Select(need => ((YamlScalarNode)need).Value));
+        Assert.Contains("refs/heads/main", job.Scalar("if"), StringComparison.Ordinal);
+
+        // Least privilege: this job alone may write, and only contents; the workflow default stays read-only.
+        Assert.Equal(["contents=write"], Permissions(job));
+        Assert.Equal(["contents=read"], Permissions(cd));
+        Assert.All(cd.Entries("jobs").Where(other => other.Key != DevValuesJob),
+            other => Assert.DoesNotContain(Permissions(other.Value), permission => permission.EndsWith("=write", StringComparison.Ordinal) && permission != "id-token=write"));
+
+        // A second run waits for the first to push instead of both editing the same file.
+        Assert.False(string.IsNullOrWhiteSpace(job.Scalar("concurrency", "group")));
+        Assert.Equal("false", job.Scalar("concurrency", "cancel-in-progress"));
+
+        // yq edits dev's image.registry and image.tag (never prod's), naming the registry the image job pushed to.
+        Assert.Equal("deploy/environments/dev.values.yaml", job.Scalar("env", "VALUES"));
+        Assert.Equal("${{ needs.gate.outputs.sha }}", job.Scalar("env", "SHA"));
+        var script = string.Join('\n', job.Items("steps").Select(step => step.Scalar("run")).OfType<string>());
+        Assert.Matches(@"yq -i '[^']*\.image\.tag = strenv\(TAG\)[^']*' ""\$VALUES""", script);
+        Assert.Matches(@"yq -i '[^']*\.image\.registry = strenv\(REGISTRY\)[^']*' ""\$VALUES""", script);
+        Assert.Contains("REGISTRY=\"$ACR_NAME.azurecr.io\" TAG=\"$SHA\"", script, StringComparison.Ordinal);
+        Assert.Contains("target=\"$ACR_NAME.azurecr.io/stockstream-$SERVICE:$SHA\"",
+            string.Join('\n', cd.Items("jobs", "image", "steps").Select(step => step.Scalar("run")).OfType<string>()), StringComparison.Ordinal);
+        Assert.DoesNotContain("prod.values.yaml", script, StringComparison.Ordinal);
+
+        // One commit by the Actions bot that starts no CI, pushed to main.
+        Assert.Contains("git config user.name \"github-actions[bot]\"", script, StringComparison.Ordinal);
+        Assert.Matches(@"git commit -m ""[^""]*\[skip ci\]"" -- ""\$VALUES""", script);
+        Assert.Contains("git push origin HEAD:main", script, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Promote_opens_a_pull_request_for_prod_with_devs_image_and_never_pushes_to_main()
+    {
+        var promote = YamlDocuments.LoadMapping(InfraRepo.Read(".github", "workflows", "promote.yml"));
+
+        // Started by a person only; the tag is optional (empty = the tag dev runs now).
+        Assert.Equal(["workflow_dispatch"], promote.Entries("on").Select(trigger => trigger.Key));
+        Assert.Equal("false", promote.Scalar("on", "workflow_dispatch", "inputs", "tag", "required"));
+        Assert.Equal(["contents=read"], Permissions(promote));
+
+        var job = Assert.Single(promote.Entries("jobs")).Value;
+        Assert.Equal(["contents=write", "pull-requests=write"], Permissions(job).Order(StringComparer.Ordinal));
+        Assert.Equal("deploy/environments/dev.values.yaml", job.Scalar("env", "DEV"));
+        Assert.Equal("deploy/environments/prod.values.yaml", job.Scalar("env", "PROD"));
+
+        var script = string.Join('\n', job.Items("steps").Select(step => step.Scalar("run")).OfType<string>());
+        // The default tag and the registry come from dev; a tag given by hand must be one dev has run.
+        Assert.Contains("yq '.image.registry' \"$DEV\"", script, StringComparison.Ordinal);
+        Assert.Contains("${REQUESTED_TAG:-$(yq '.image.tag' \"$DEV\")}", script, StringComparison.Ordinal);
+        Assert.Contains("git log --format=%H -G", script, StringComparison.Ordinal);
+        Assert.Matches(@"yq -i '[^']*\.image\.registry = strenv\(REGISTRY\) \| \.image\.tag = strenv\(TAG\)[^']*' ""\$PROD""", script);
+
+        // A branch and a pull request to main: every push names the promotion branch, none names main.
+        var pushes = script.Split('\n').Select(line => line.Trim()).Where(line => line.StartsWith("git push", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(pushes);
+        Assert.All(pushes, push =>
+        {
+            Assert.EndsWith("\"HEAD:refs/heads/$BRANCH\"", push, StringComparison.Ordinal);
+            Assert.DoesNotContain("main", push, StringComparison.Ordinal);
+        });
+        Assert.StartsWith("promote/", job.Items("steps").Select(step => step.Scalar("run")).OfType<string>()
+            .SelectMany(run => run.Split('\n')).Single(line => line.Contains("branch=", StringComparison.Ordinal)).Split("branch=")[1], StringComparison.Ordinal);
+        Assert.Contains("gh pr create --base main --head \"$BRANCH\"", script, StringComparison.Ordinal);
+        Assert.Equal("${{ github.token }}", job.Scalar("env", "GH_TOKEN"));
+    }
+
+    [Theory]
+    [InlineData("dev")]
+    [InlineData("prod")]
+    public void Environment_pulls_from_the_acr_cd_pushes_to(string environment)
+    {
+        var values = YamlDocuments.LoadMapping(InfraRepo.Read("deploy", "environments", $"{environment}.values.yaml"));
+
+        // <AZURE_CONTAINER_REGISTRY_NAME>.azurecr.io, no path: the chart appends /stockstream-<service>:<tag>.
+        Assert.Matches(@"^[a-z0-9]{5,50}\.azurecr\.io$", values.Scalar("image", "registry"));
+    }
+
+    private const string DevValuesJob = "dev-values";
+
+    /// <summary>A workflow's or job's permissions as <c>scope=level</c>.</summary>
+    private static List<string> Permissions(YamlNode node) =>
+        node.Entries("permissions").Select(permission => $"{permission.Key}={((YamlScalarNode)permission.Value).Value}").ToList();
 
     /// <summary>Every <c>image:</c> value anywhere in a rendered object (containers, init containers, hooks).</summary>
     private static IEnumerable<string> Images(YamlNode node) => node switch
