@@ -80,7 +80,7 @@ internal sealed class UpgradeRequest
             return Status.NotOurs;
         }
 
-        if (data.Length == prefix.Length)
+        if (data.Length <= prefix.Length)
         {
             return Status.NeedMore;
         }
@@ -90,37 +90,40 @@ internal sealed class UpgradeRequest
             return Status.NotOurs;
         }
 
-        var end = data.IndexOf("\r\n\r\n"u8);
-        if (end < 0)
-        {
-            return data.Length >= MaxHeaderBytes ? Status.NotOurs : Status.NeedMore;
-        }
-
-        // Every line of the head, the request line included, ends with CRLF.
-        var head = data[..(end + 2)];
-        var lineEnd = head.IndexOf("\r\n"u8);
-        var requestLine = head[..lineEnd];
-        ReadOnlySpan<byte> version = " HTTP/1.1"u8;
-        if (!requestLine.EndsWith(version) || requestLine.Length <= 4 + version.Length)
-        {
-            return Status.NotOurs;
-        }
-
-        // Visible ASCII without a fragment (which Kestrel refuses).
-        var target = requestLine[4..^version.Length];
-        if (target.ContainsAnyExceptInRange((byte)0x21, (byte)0x7E) || target.Contains((byte)'#'))
-        {
-            return Status.NotOurs;
-        }
-
+        // Line by line as far as the bytes go, so a bad line goes to Kestrel at once rather than after the timeout.
         var fields = new Fields();
-        var rest = head[(lineEnd + 2)..];
-        for (var count = 0; !rest.IsEmpty; count++)
+        string? target = null;
+        var rest = data;
+        var length = 0;
+        for (var count = 0; ; count++)
         {
-            var next = rest.IndexOf("\r\n"u8);
-            var line = rest[..next];
-            rest = rest[(next + 2)..];
-            if (count == MaxHeaders || !fields.Add(line))
+            var lf = rest.IndexOf((byte)'\n');
+            if (lf < 0)
+            {
+                return data.Length >= MaxHeaderBytes ? Status.NotOurs : Status.NeedMore;
+            }
+
+            // A bare line feed is Kestrel's to judge (waiting here for a CRLF CRLF that never comes would stall it).
+            if (lf == 0 || rest[lf - 1] != (byte)'\r')
+            {
+                return Status.NotOurs;
+            }
+
+            var line = rest[..(lf - 1)];
+            rest = rest[(lf + 1)..];
+            length += lf + 1;
+            if (target is null)
+            {
+                if ((target = Target(line)) is null)
+                {
+                    return Status.NotOurs;
+                }
+            }
+            else if (line.IsEmpty)
+            {
+                break;
+            }
+            else if (count > MaxHeaders || !fields.Add(line))
             {
                 return Status.NotOurs;
             }
@@ -131,7 +134,7 @@ internal sealed class UpgradeRequest
             return Status.NotOurs;
         }
 
-        request = new UpgradeRequest(end + 4, Encoding.ASCII.GetString(target), key)
+        request = new UpgradeRequest(length, target, key)
         {
             Authorization = fields.Authorization,
             Origin = fields.Origin,
@@ -139,6 +142,19 @@ internal sealed class UpgradeRequest
             TraceState = fields.TraceState,
         };
         return Status.Ours;
+    }
+
+    /// <summary>The target of <c>GET /ws… HTTP/1.1</c>: visible ASCII without a fragment (which Kestrel refuses).</summary>
+    private static string? Target(ReadOnlySpan<byte> requestLine)
+    {
+        ReadOnlySpan<byte> version = " HTTP/1.1"u8;
+        if (!requestLine.EndsWith(version) || requestLine.Length <= 4 + version.Length)
+        {
+            return null;
+        }
+
+        var target = requestLine[4..^version.Length];
+        return target.ContainsAnyExceptInRange((byte)0x21, (byte)0x7E) || target.Contains((byte)'#') ? null : Encoding.ASCII.GetString(target);
     }
 
     /// <summary>The headers the fast path reads; each may appear once (a second one is a doubt, and doubts go to Kestrel).</summary>

@@ -134,36 +134,36 @@ public sealed partial class WebSocketFastPath
             ActivityContext.TryParse(request.TraceParent, request.TraceState, isRemote: true, out var parent) ? parent : default);
     }
 
-    /// <summary>Waits (bounded in bytes and time) for the first request's head; never consumes anything.</summary>
+    /// <summary>Waits (bounded in bytes and time) for the first request's head; never consumes or examines anything.</summary>
     private async Task<UpgradeRequest?> PeekAsync(PipeReader input)
     {
         using var timeout = new CancellationTokenSource(_options.FastPathHeadersTimeout, _time);
+        var seen = 0;
         while (true)
         {
             ReadResult result;
             try
             {
-                result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+                // More bytes are awaited by count, not by marking these examined: a pipe's examined position never
+                // moves back, and HTTP's first read after a hand-over must return what is buffered at once.
+                result = await input.ReadAtLeastAsync(seen + 1, timeout.Token).ConfigureAwait(false);
             }
             catch (Exception)
             {
                 // Headers still incomplete after the timeout, or the transport failed: HTTP takes over, with its own
-                // timeouts and error handling. What was read is examined, so its first read waits for new bytes, which
-                // an incomplete head needs anyway.
+                // timeouts and error handling.
                 return null;
             }
 
             var buffer = result.Buffer;
             var status = result.IsCanceled ? UpgradeRequest.Status.NotOurs : UpgradeRequest.TryParse(buffer, out var request);
+            input.AdvanceTo(buffer.Start);
             if (status == UpgradeRequest.Status.NeedMore && !result.IsCompleted)
             {
-                // Examined to the end: the next read waits for more bytes instead of returning these again.
-                input.AdvanceTo(buffer.Start, buffer.End);
+                seen = (int)buffer.Length;
                 continue;
             }
 
-            // Nothing consumed, nothing examined: the next reader (HTTP, or our consuming read) gets these bytes at once.
-            input.AdvanceTo(buffer.Start);
             return status == UpgradeRequest.Status.Ours ? request : null;
         }
     }
