@@ -114,7 +114,7 @@ internal sealed class UpgradeRequest
             length += lf + 1;
             if (target is null)
             {
-                if ((target = Target(line)) is null)
+                if ((target = ParseTarget(line)) is null)
                 {
                     return Status.NotOurs;
                 }
@@ -145,7 +145,7 @@ internal sealed class UpgradeRequest
     }
 
     /// <summary>The target of <c>GET /ws… HTTP/1.1</c>: visible ASCII without a fragment (which Kestrel refuses).</summary>
-    private static string? Target(ReadOnlySpan<byte> requestLine)
+    private static string? ParseTarget(ReadOnlySpan<byte> requestLine)
     {
         ReadOnlySpan<byte> version = " HTTP/1.1"u8;
         if (!requestLine.EndsWith(version) || requestLine.Length <= 4 + version.Length)

@@ -55,7 +55,7 @@ public static partial class WebSocketEndpoint
         // The upgrade request's span lasts as long as the session: it becomes the session's span.
         await RunSessionAsync(services, socket, context.User,
             context.Features.Get<IHttpUpgradeFeature>() is CoalescingUpgradeFeature coalescing ? coalescing.Stream : null,
-            context.RequestAborted, Activity.Current);
+            Activity.Current, context.RequestAborted);
     }
 
     /// <summary>True when the browser origin may connect (<see cref="GatewayOptions.AllowedOrigins"/>; non-browsers send none).</summary>
@@ -79,7 +79,7 @@ public static partial class WebSocketEndpoint
     /// tags. The HTTP endpoint and the fast path below HTTP (<see cref="WebSocketFastPath"/>) both end here.
     /// </summary>
     internal static async Task RunSessionAsync(IServiceProvider services, WebSocket socket, ClaimsPrincipal user,
-        CoalescingStream? coalescer, CancellationToken aborted, Activity? span)
+        CoalescingStream? coalescer, Activity? span, CancellationToken aborted)
     {
         var options = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
         var registry = services.GetRequiredService<ConnectionRegistry>();

@@ -156,7 +156,8 @@ public sealed partial class WebSocketFastPath
             }
 
             var buffer = result.Buffer;
-            var status = result.IsCanceled ? UpgradeRequest.Status.NotOurs : UpgradeRequest.TryParse(buffer, out var request);
+            UpgradeRequest? request = null;
+            var status = result.IsCanceled ? UpgradeRequest.Status.NotOurs : UpgradeRequest.TryParse(buffer, out request);
             input.AdvanceTo(buffer.Start);
             if (status == UpgradeRequest.Status.NeedMore && !result.IsCompleted)
             {
@@ -255,7 +256,7 @@ public sealed partial class WebSocketFastPath
         Interlocked.Increment(ref _sessions);
         try
         {
-            await WebSocketEndpoint.RunSessionAsync(_services, socket, upgrade.User, coalescer, connection.ConnectionClosed, span).ConfigureAwait(false);
+            await WebSocketEndpoint.RunSessionAsync(_services, socket, upgrade.User, coalescer, span, connection.ConnectionClosed).ConfigureAwait(false);
         }
         finally
         {

@@ -108,7 +108,7 @@ public sealed partial class WebSocketFastPathTests(InProcessRedisFixture fixture
         await using var gateway = await StartAsync(fastPath: true);
         using var tcp = await ConnectAsync(gateway);
         var stream = tcp.GetStream();
-        await WriteAsync(stream, "GET / HTTP/1.1\r\nHost: gateway\r\n\r\n");
+        await WriteAsync(stream, "GET /alive HTTP/1.1\r\nHost: gateway\r\n\r\n");
         Assert.StartsWith("HTTP/1.1 200", await ReadResponseAsync(stream), StringComparison.Ordinal);
 
         var key = Convert.ToBase64String(Guid.NewGuid().ToByteArray());
@@ -180,12 +180,18 @@ public sealed partial class WebSocketFastPathTests(InProcessRedisFixture fixture
         };
         ActivitySource.AddActivityListener(listener);
 
+        // Over a raw socket: an HTTP client in this process would put its own traceparent on the request.
         var traceId = ActivityTraceId.CreateRandom();
+        var key = Convert.ToBase64String(Guid.NewGuid().ToByteArray());
+        using var tcp = await ConnectAsync(gateway);
+        await WriteAsync(tcp.GetStream(), Upgrade(key: key,
+            extra: $"Authorization: Bearer {InProcessRedisFixture.Token()}\r\ntraceparent: 00-{traceId}-{ActivitySpanId.CreateRandom()}-01\r\n"));
         string session;
-        await using (var client = await TestClient.ConnectAsync(gateway.WebSocket, InProcessRedisFixture.Token(),
-            configure: o => o.SetRequestHeader("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01")))
+        (var socket, session) = await SwitchAsync(tcp.GetStream(), key);
+        using (socket)
         {
-            session = (await client.WaitForTypeAsync("welcome")).GetProperty("session").GetString()!;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token);
         }
 
         Activity? span = null;
@@ -281,18 +287,28 @@ public sealed partial class WebSocketFastPathTests(InProcessRedisFixture fixture
         }
     }
 
-    /// <summary>The response is a 101 with the RFC 6455 accept key, and the connection then speaks the protocol.</summary>
     private static async Task AssertSwitchedAsync(NetworkStream stream, string key)
+    {
+        var (socket, _) = await SwitchAsync(stream, key);
+        socket.Dispose();
+    }
+
+    /// <summary>
+    /// Asserts a 101 with the RFC 6455 accept key after which the connection speaks the protocol; returns the client's
+    /// WebSocket and the session id of its welcome.
+    /// </summary>
+    private static async Task<(WebSocket Socket, string Session)> SwitchAsync(NetworkStream stream, string key)
     {
         var head = await ReadResponseAsync(stream);
         Assert.StartsWith("HTTP/1.1 101 Switching Protocols\r\n", head, StringComparison.Ordinal);
         Assert.Contains($"Sec-WebSocket-Accept: {WebSocketFastPath.AcceptKey(key)}\r\n", head, StringComparison.OrdinalIgnoreCase);
-        using var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = false });
+        var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = false });
         var buffer = new byte[16 * 1024];
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var received = await socket.ReceiveAsync(buffer, timeout.Token);
         using var welcome = JsonDocument.Parse(buffer.AsMemory(0, received.Count));
         Assert.Equal("welcome", welcome.RootElement.GetProperty("type").GetString());
+        return (socket, welcome.RootElement.GetProperty("session").GetString()!);
     }
 
     [GeneratedRegex(@"Date: [^\r]*")]
