@@ -94,6 +94,48 @@ public sealed partial class WebSocketFastPathTests(InProcessRedisFixture fixture
     }
 
     [Fact]
+    public async Task Accepted_upgrade_gets_the_same_101_as_through_http()
+    {
+        await using var on = await StartAsync(fastPath: true);
+        await using var off = await StartAsync(fastPath: false);
+        var request = Upgrade(extra: $"Authorization: Bearer {InProcessRedisFixture.Token()}\r\nSec-WebSocket-Protocol: chat\r\n"
+            + "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
+        var fast = await ExchangeAsync(on, request);
+        Assert.StartsWith("HTTP/1.1 101 Switching Protocols\r\n", fast, StringComparison.Ordinal);
+        Assert.Equal(await ExchangeAsync(off, request), fast);
+        Assert.Equal(1, FastPath(on).Sessions);
+    }
+
+    [Fact]
+    public async Task Frames_sent_right_behind_the_upgrade_request_are_not_lost()
+    {
+        await using var gateway = await StartAsync(fastPath: true);
+        using var tcp = await ConnectAsync(gateway);
+        var key = Convert.ToBase64String(Guid.NewGuid().ToByteArray());
+        // The request and a ping in one write, before the 101: the fast path consumes exactly the request's head.
+        var head = Encoding.ASCII.GetBytes(Upgrade(key: key, extra: $"Authorization: Bearer {InProcessRedisFixture.Token()}\r\n"));
+        await tcp.GetStream().WriteAsync(head.Concat(MaskedTextFrame("""{"type":"ping","id":3}""")).ToArray());
+        var (socket, _) = await SwitchAsync(tcp.GetStream(), key);
+        using (socket)
+        {
+            var buffer = new byte[16 * 1024];
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            while (true)
+            {
+                var received = await socket.ReceiveAsync(buffer, timeout.Token);
+                using var frame = JsonDocument.Parse(buffer.AsMemory(0, received.Count));
+                if (frame.RootElement.GetProperty("type").GetString() == "pong")
+                {
+                    Assert.Equal(3, frame.RootElement.GetProperty("id").GetInt32());
+                    break;
+                }
+            }
+        }
+
+        Assert.Equal(1, FastPath(gateway).Sessions);
+    }
+
+    [Fact]
     public async Task Refused_upgrade_gets_401_with_www_authenticate()
     {
         await using var gateway = await StartAsync(fastPath: true);
@@ -236,6 +278,15 @@ public sealed partial class WebSocketFastPathTests(InProcessRedisFixture fixture
     private static string Upgrade(string target = "/ws", string version = "13", string? key = null, string extra = "") =>
         $"GET {target} HTTP/1.1\r\nHost: gateway\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: {version}\r\n"
         + $"Sec-WebSocket-Key: {key ?? "dGhlIHNhbXBsZSBub25jZQ=="}\r\n{extra}\r\n";
+
+    /// <summary>A client's text frame (RFC 6455 §5.2: clients mask), built by hand so it can precede the 101.</summary>
+    private static byte[] MaskedTextFrame(string text)
+    {
+        var payload = Encoding.UTF8.GetBytes(text);
+        Assert.True(payload.Length <= 125);
+        var mask = new byte[] { 0x12, 0x34, 0x56, 0x78 };
+        return [0x81, (byte)(0x80 | payload.Length), .. mask, .. payload.Select((b, i) => (byte)(b ^ mask[i % 4]))];
+    }
 
     private static async Task<TcpClient> ConnectAsync(InProcessGateway gateway)
     {
