@@ -58,7 +58,11 @@ public sealed record AlertmanagerAlert
     public string? Resource => Labels.TryGetValue("resource", out var resource) && !string.IsNullOrWhiteSpace(resource) ? resource : null;
 }
 
-/// <summary>Source-generated (reflection-free) serialisation of the webhook body.</summary>
+/// <summary>The webhook's answer (202): how many restarts the notification queued.</summary>
+public sealed record AlertsAccepted(int Queued);
+
+/// <summary>Source-generated (reflection-free) serialisation of the webhook body and its answer.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(AlertmanagerWebhookPayload))]
+[JsonSerializable(typeof(AlertsAccepted))]
 public sealed partial class AlertmanagerJsonContext : JsonSerializerContext;

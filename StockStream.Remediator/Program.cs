@@ -1,3 +1,4 @@
+using StockStream.Remediation;
 using StockStream.Remediator;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -8,7 +9,7 @@ builder.AddRemediator();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
-app.MapAlertmanagerWebhook();
+app.MapRemediationWebhook(RemediatorExtensions.AlertsPath);
 app.MapGet("/", () => Results.Text("StockStream remediator: Alertmanager posts to /alerts; restarts Deployments (docs/kubernetes.md)."));
 
 app.Run();

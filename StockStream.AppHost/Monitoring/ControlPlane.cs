@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
-using StockStream.AppHost.Remediation;
+using StockStream.Remediation;
 
 namespace StockStream.AppHost.Monitoring;
 

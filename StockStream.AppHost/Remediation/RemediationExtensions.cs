@@ -1,19 +1,16 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using StockStream.Remediation;
 
 namespace StockStream.AppHost.Remediation;
 
-/// <summary>Wires the Alertmanager remediation webhook into a web app.</summary>
+/// <summary>Wires the shared Alertmanager remediation webhook with the AppHost's hooks.</summary>
 public static class RemediationExtensions
 {
     /// <summary>
     /// Registers the policy and the background remediator. The caller registers an <see cref="IResourceController"/>
-    /// (the AppHost's supervisor) and may register its own <see cref="TimeProvider"/>.
+    /// (the AppHost's supervisor) and may register its own <see cref="TimeProvider"/>; the endpoint is
+    /// <see cref="RemediationWebhookExtensions.MapRemediationWebhook"/>.
     /// </summary>
     public static IServiceCollection AddRemediation(this IServiceCollection services, Action<RemediationOptions>? configure = null)
     {
@@ -27,39 +24,7 @@ public static class RemediationExtensions
     {
         ArgumentNullException.ThrowIfNull(options);
         System.ComponentModel.DataAnnotations.Validator.ValidateObject(options, new(options), validateAllProperties: true);
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(options);
-        services.AddSingleton(provider => new RemediationPolicy(provider.GetRequiredService<RemediationOptions>(), provider.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<RemediationWebhook>();
-        services.AddHostedService(provider => provider.GetRequiredService<RemediationWebhook>());
-        return services;
-    }
-
-    /// <summary>POST endpoint for Alertmanager's webhook receiver: answers 202 at once, restarts in the background.</summary>
-    public static void MapRemediationWebhook(this IEndpointRouteBuilder endpoints, string path = "/alerts")
-    {
-        ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapPost(path, async (HttpRequest request, RemediationWebhook webhook, CancellationToken cancellationToken) =>
-        {
-            AlertmanagerWebhookPayload? payload;
-            try
-            {
-                payload = await JsonSerializer.DeserializeAsync(request.Body, AlertmanagerJsonContext.Default.AlertmanagerWebhookPayload, cancellationToken)
-                    .ConfigureAwait(false);
-            }
-            catch (JsonException)
-            {
-                // 4xx: Alertmanager does not retry a request it got wrong.
-                return Results.BadRequest();
-            }
-
-            if (payload is null)
-            {
-                return Results.BadRequest();
-            }
-
-            webhook.Accept(payload);
-            return Results.Accepted();
-        });
+        services.AddSingleton(Options.Create(options));
+        return services.AddRemediationWebhook<AspireRemediationHooks>();
     }
 }

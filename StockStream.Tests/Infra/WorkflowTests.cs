@@ -153,6 +153,15 @@ public sealed partial class WorkflowTests
         Assert.Contains("WebSocketSmoke.cs", InfraRepo.Read(".github", "scripts", "smoke-test.sh"), StringComparison.Ordinal);
     }
 
+    /// <summary>Every <c>image:</c> value anywhere in a rendered object (containers, init containers, hooks).</summary>
+    private static IEnumerable<string> Images(YamlNode node) => node switch
+    {
+        YamlMappingNode mapping => mapping.Children.SelectMany(child =>
+            child.Key is YamlScalarNode { Value: "image" } && child.Value is YamlScalarNode { Value: { } image } ? [image] : Images(child.Value)),
+        YamlSequenceNode sequence => sequence.Children.SelectMany(Images),
+        _ => [],
+    };
+
     private static HashSet<string> Needs(YamlMappingNode workflow, string job)
     {
         var all = new HashSet<string>(StringComparer.Ordinal);
@@ -188,6 +197,31 @@ public sealed partial class WorkflowTests
             && severity.Contains("CRITICAL", StringComparison.Ordinal) && severity.Contains("HIGH", StringComparison.Ordinal));
         Assert.Contains(steps, step => step.Scalar("with", "format") == "cyclonedx"
             || step.Scalar("uses")?.StartsWith("anchore/sbom-action@", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
+    public async Task Cd_builds_an_image_for_every_dockerfile_under_the_name_the_chart_pulls()
+    {
+        var cd = YamlDocuments.LoadMapping(InfraRepo.Read(".github", "workflows", "cd.yml"));
+        var matrix = cd.Get("jobs", "image", "strategy", "matrix")!;
+        var built = matrix.Items("include").ToDictionary(entry => entry.Scalar("service")!, entry => entry.Scalar("project")!, StringComparer.Ordinal);
+
+        // Every Dockerfile's project is built, under the service name Directory.Build.targets gives its container.
+        var dockerfiles = DockerfileTests.DockerfilePaths().Select(path => Path.GetDirectoryName(path)!).Order(StringComparer.Ordinal);
+        Assert.Equal(dockerfiles, built.Values.Order(StringComparer.Ordinal));
+        Assert.All(built, pair => Assert.Equal(pair.Value.Replace("StockStream.", "", StringComparison.Ordinal).ToLowerInvariant(), pair.Key));
+        Assert.Equal(built.Keys.Order(StringComparer.Ordinal), matrix.Items("service").Select(s => ((YamlScalarNode)s).Value!).Order(StringComparer.Ordinal));
+
+        // Every image of ours the chart runs (every switch on) is one CD pushes: <registry>/stockstream-<service>:<tag>.
+        var registry = YamlDocuments.LoadMapping(InfraRepo.Read("deploy", "helm", "stockstream", "values.yaml")).Scalar("image", "registry");
+        var pulled = (await Kubernetes.Chart.RenderAsync("all-switches")).SelectMany(Images)
+            .Where(image => image.StartsWith($"{registry}/stockstream-", StringComparison.Ordinal))
+            .Select(image => image[$"{registry}/stockstream-".Length..image.LastIndexOf(':')])
+            .Distinct()
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        Assert.Contains("remediator", pulled);
+        Assert.Equal(built.Keys.Order(StringComparer.Ordinal), pulled);
     }
 
     [Fact]

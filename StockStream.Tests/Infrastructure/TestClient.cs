@@ -72,9 +72,12 @@ public sealed class TestClient : IAsyncDisposable
         {
             await socket.ConnectAsync(target, CancellationToken.None);
         }
-        catch (WebSocketException)
+        catch (WebSocketException ex)
         {
-            return (int)socket.HttpStatusCode;
+            // No status means no HTTP answer at all (refused, reset): say so rather than "expected 401, got 0".
+            return socket.HttpStatusCode != 0
+                ? (int)socket.HttpStatusCode
+                : throw new InvalidOperationException($"No HTTP response from {uri}: {ex.Message} ({ex.InnerException?.Message})", ex);
         }
 
         throw new InvalidOperationException("The upgrade was accepted; expected a refusal.");

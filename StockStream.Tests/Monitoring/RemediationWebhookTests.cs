@@ -139,6 +139,8 @@ public sealed class RemediationWebhookTests
         using var response = await http.PostAsync(host.AlertsUrl, new StringContent(Payload, Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        // One restart queued; RedisDown names no resource.
+        Assert.Equal("{\"queued\":1}", await response.Content.ReadAsStringAsync());
         await Eventually.TrueAsync(() => controller.Requested.Contains("gateway-1"), TimeSpan.FromSeconds(10), "the restart of gateway-1 was requested");
         Assert.Empty(controller.Restarted);
 

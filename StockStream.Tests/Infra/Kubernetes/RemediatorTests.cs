@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -116,6 +117,23 @@ public sealed class RemediatorTests
     }
 
     [Fact]
+    public async Task Verdicts_and_rollout_restarts_are_counted_and_an_alert_outside_its_deployments_counts_as_NotAllowed()
+    {
+        await using var api = await FakeKubernetesApi.StartAsync([.. OwnDeployments, "coredns"]);
+        await using var remediator = await RemediatorHost.StartAsync(api, new FakeTimeProvider(), cooldown: TimeSpan.Zero);
+        using var counters = new RemediatorCounters(remediator.Services.GetRequiredService<IMeterFactory>());
+
+        Assert.Equal(0, await remediator.PostAsync(Alert("coredns", "fp-9", "2026-12-04T06:00:00Z")));
+        Assert.Equal(1, await remediator.PostAsync(Alert(Gateway, "fp-1", "2026-12-04T06:00:00Z")));
+        Assert.Equal(0, await remediator.PostAsync(Alert(Gateway, "fp-1", "2026-12-04T06:00:00Z")));
+
+        const string Decisions = "stockstream.remediator.decisions", Restarts = "stockstream.remediator.restarts";
+        await Eventually.TrueAsync(() => counters.Of(Restarts).Any(), TimeSpan.FromSeconds(10), "the rollout restart was counted");
+        Assert.Equal(["verdict=NotAllowed", "verdict=Restart", "verdict=Duplicate"], counters.Of(Decisions));
+        Assert.Equal([$"resource={Gateway} result=ok"], counters.Of(Restarts));
+    }
+
+    [Fact]
     public async Task A_restart_refused_by_rbac_is_logged_and_the_next_one_still_goes_through()
     {
         await using var api = await FakeKubernetesApi.StartAsync(OwnDeployments);
@@ -186,7 +204,45 @@ public sealed class RemediatorTests
         """;
 }
 
-/// <summary>The remediator's own wiring (AddRemediator + MapAlertmanagerWebhook) on a free loopback port, pointed at a fake API server.</summary>
+/// <summary>Every increment of the remediator's counters in one host (its own IMeterFactory), as "name tag=value …".</summary>
+internal sealed class RemediatorCounters : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _seen = new();
+
+    public RemediatorCounters(IMeterFactory factory)
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Meter.Name == "StockStream.Remediator")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var labels = new List<string>();
+            foreach (var tag in tags)
+            {
+                labels.Add($"{tag.Key}={tag.Value}");
+            }
+
+            for (var i = 0; i < value; i++)
+            {
+                _seen.Enqueue(string.Join(' ', labels.Prepend(instrument.Name)));
+            }
+        });
+        _listener.Start();
+    }
+
+    /// <summary>The tags of each increment of <paramref name="instrument"/>, in order.</summary>
+    public IEnumerable<string> Of(string instrument) =>
+        _seen.Where(m => m.StartsWith(instrument + " ", StringComparison.Ordinal)).Select(m => m[(instrument.Length + 1)..]);
+
+    public void Dispose() => _listener.Dispose();
+}
+
+/// <summary>The remediator's own wiring (AddRemediator + MapRemediationWebhook) on a free loopback port, pointed at a fake API server.</summary>
 internal sealed class RemediatorHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -233,7 +289,7 @@ internal sealed class RemediatorHost : IAsyncDisposable
         builder.Services.AddSingleton(time);
         builder.AddRemediator();
         var app = builder.Build();
-        app.MapAlertmanagerWebhook();
+        app.MapRemediationWebhook(RemediatorExtensions.AlertsPath);
         try
         {
             await app.StartAsync();

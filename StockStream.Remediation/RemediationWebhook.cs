@@ -1,40 +1,33 @@
 using System.Threading.Channels;
-using Microsoft.Extensions.Options;
-using StockStream.Remediation;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
-namespace StockStream.Remediator.Alerts;
+namespace StockStream.Remediation;
 
 /// <summary>
-/// Judges every alert of an Alertmanager notification with the shared <see cref="RemediationPolicy"/> and restarts in
-/// the background, one at a time: the webhook answers at once because Alertmanager retries slow or failing webhooks.
+/// Receives Alertmanager notifications and restarts the alerted resources in the background, one at a time. The HTTP
+/// answer must not wait for a restart: Alertmanager retries a slow or failing webhook, which would restart things twice.
 /// </summary>
-public sealed partial class RemediationQueue(
-    RemediationPolicy policy, IResourceController controller, IOptions<RemediatorOptions> options, RemediatorMetrics metrics,
-    ILogger<RemediationQueue> logger) : BackgroundService
+public sealed partial class RemediationWebhook(
+    RemediationPolicy policy, IResourceController controller, IRemediationHooks hooks, ILogger<RemediationWebhook> logger) : BackgroundService
 {
-    /// <summary>Verdict label for alerts naming a Deployment outside <see cref="RemediatorOptions.Deployments"/>.</summary>
-    public const string NotAllowed = "NotAllowed";
-
     private readonly Channel<RemediationDecision> _restarts = Channel.CreateBounded<RemediationDecision>(
         new BoundedChannelOptions(policy.Options.QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
 
-    /// <summary>Decides on every alert and queues the restarts; returns how many were queued.</summary>
+    /// <summary>Decides on every alert of a notification and queues the restarts; returns how many were queued.</summary>
     public int Accept(AlertmanagerWebhookPayload payload)
     {
         ArgumentNullException.ThrowIfNull(payload);
         var queued = 0;
         foreach (var alert in payload.Alerts)
         {
-            // Judged before the policy so a mislabelled alert neither restarts anything nor uses up the hourly cap.
-            if (alert is { IsFiring: true, Resource: { } named } && !options.Value.Deployments.Contains(named, StringComparer.Ordinal))
+            if (alert is { IsFiring: true, Resource: { } named } && !hooks.Admit(alert, named))
             {
-                metrics.Decided(NotAllowed);
-                LogNotAllowed(logger, alert.AlertName, named);
                 continue;
             }
 
             var decision = policy.Evaluate(alert);
-            metrics.Decided(decision.Verdict.ToString());
+            hooks.Decided(decision);
             switch (decision.Verdict)
             {
                 case RemediationVerdict.Restart when _restarts.Writer.TryWrite(decision):
@@ -64,12 +57,11 @@ public sealed partial class RemediationQueue(
         {
             await foreach (var decision in _restarts.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
-                var resource = decision.Resource!;
                 try
                 {
-                    LogRestarting(logger, resource, decision.AlertName);
-                    await controller.RestartAsync(resource, stoppingToken).ConfigureAwait(false);
-                    metrics.Restarted(resource, succeeded: true);
+                    hooks.Restarting(decision);
+                    await controller.RestartAsync(decision.Resource!, stoppingToken).ConfigureAwait(false);
+                    hooks.Restarted(decision);
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -77,9 +69,8 @@ public sealed partial class RemediationQueue(
                 }
                 catch (Exception ex)
                 {
-                    // A refused or failed restart (unknown Deployment, RBAC, API down) must not stop the remediator.
-                    metrics.Restarted(resource, succeeded: false);
-                    LogRestartFailed(logger, ex, resource, decision.AlertName);
+                    // One failed restart (unknown or stopped resource, RBAC, API down) must not stop the remediator.
+                    hooks.RestartFailed(decision, ex);
                 }
             }
         }
@@ -91,9 +82,6 @@ public sealed partial class RemediationQueue(
     [LoggerMessage(Level = LogLevel.Information, Message = "Alert {AlertName} on {Resource} (fingerprint {Fingerprint}): restart queued")]
     private static partial void LogRestartQueued(ILogger logger, string alertName, string resource, string fingerprint);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Alert {AlertName} names {Resource}, which is not a Deployment this remediator may restart; ignored")]
-    private static partial void LogNotAllowed(ILogger logger, string alertName, string resource);
-
     [LoggerMessage(Level = LogLevel.Error, Message = "Alert {AlertName} on {Resource}: restart queue full, request dropped")]
     private static partial void LogQueueFull(ILogger logger, string alertName, string resource);
 
@@ -102,10 +90,4 @@ public sealed partial class RemediationQueue(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Alert {AlertName} on {Resource}: no restart ({Verdict}, next possible {RetryAfter})")]
     private static partial void LogSkipped(ILogger logger, string alertName, string? resource, RemediationVerdict verdict, DateTimeOffset? retryAfter);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout restart of {Resource} because {AlertName} fires")]
-    private static partial void LogRestarting(ILogger logger, string resource, string alertName);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Rollout restart of {Resource} for {AlertName} failed")]
-    private static partial void LogRestartFailed(ILogger logger, Exception exception, string resource, string alertName);
 }
