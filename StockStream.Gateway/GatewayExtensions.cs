@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using StockStream.Gateway.Auth;
 using StockStream.Gateway.Connections;
@@ -24,6 +25,9 @@ public static class GatewayExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MarketFeed>());
         builder.Services.AddHostedService<HousekeepingService>();
         builder.Services.AddSingleton<FaultSwitch>();
+        // WebSocket upgrades to /ws are taken below HTTP on every endpoint (Gateway:WebSocketFastPath).
+        builder.Services.AddSingleton<WebSocketFastPath>();
+        builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.ConfigureEndpointDefaults(WebSocketFastPath.Install));
         builder.Services.AddHealthChecks()
             .AddCheck<FeedHealthCheck>("feed", HealthStatus.Unhealthy, ["ready"])
             .AddCheck<LoopHealthCheck>("loops", HealthStatus.Unhealthy, ["ready"])

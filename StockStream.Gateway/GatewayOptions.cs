@@ -87,6 +87,17 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan SourceStaleAfter { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// Takes WebSocket upgrades to <c>/ws</c> below the HTTP pipeline (a Kestrel connection middleware), so an idle
+    /// connection does not keep its upgrade request's HTTP state alive (docs/benchmarks.md, "Idle memory"). Every request
+    /// it does not accept, refusals included, goes to the HTTP pipeline untouched; false sends everything there.
+    /// </summary>
+    public bool WebSocketFastPath { get; set; } = true;
+
+    /// <summary>How long the fast path waits for a new connection's request headers before leaving it to HTTP.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan FastPathHeadersTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long shutdown waits for clients to leave after being told to reconnect elsewhere.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);

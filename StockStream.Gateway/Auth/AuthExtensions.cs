@@ -8,7 +8,7 @@ namespace StockStream.Gateway.Auth;
 public static class AuthExtensions
 {
     public const string ReadPolicy = "marketdata";
-    private const string AccessTokenParameter = "access_token";
+    internal const string AccessTokenParameter = "access_token";
 
     public static IHostApplicationBuilder AddGatewayAuth(this IHostApplicationBuilder builder)
     {

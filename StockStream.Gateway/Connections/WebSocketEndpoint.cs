@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.WebSockets;
+using System.Security.Claims;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -23,9 +25,6 @@ public static partial class WebSocketEndpoint
     {
         var services = context.RequestServices;
         var options = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
-        var registry = services.GetRequiredService<ConnectionRegistry>();
-        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WebSocketEndpoint));
-
         if (services.GetRequiredService<FaultSwitch>().RejectWebSockets)
         {
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
@@ -39,41 +38,65 @@ public static partial class WebSocketEndpoint
             return;
         }
 
-        var origin = context.Request.Headers.Origin.ToString();
-        if (options.AllowedOrigins.Count > 0 && origin.Length > 0 && !options.AllowedOrigins.Contains(origin, StringComparer.OrdinalIgnoreCase))
+        if (!OriginAllowed(options, context.Request.Headers.Origin.ToString()))
         {
             services.GetRequiredService<GatewayMetrics>().AuthFailure("origin");
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
 
-        if (options.SocketSendBufferBytes > 0 && context.Features.Get<IConnectionSocketFeature>()?.Socket is { } tcp)
-        {
-            // Bounded in-flight bytes: a stalled reader fills this and the queue, and is then conflated and closed
-            // with 4008 (docs/protocol.md, "Slow consumers"), instead of the kernel absorbing megabytes.
-            tcp.SendBufferSize = options.SocketSendBufferBytes;
-        }
-
-        var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
+        BoundSendBuffer(context.Features.Get<IConnectionSocketFeature>()?.Socket, options);
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
             KeepAliveInterval = options.KeepAliveInterval,
             KeepAliveTimeout = options.KeepAliveTimeout,
         });
 
-        var time = services.GetRequiredService<TimeProvider>();
+        // The upgrade request's span lasts as long as the session: it becomes the session's span.
+        await RunSessionAsync(services, socket, context.User,
+            context.Features.Get<IHttpUpgradeFeature>() is CoalescingUpgradeFeature coalescing ? coalescing.Stream : null,
+            Activity.Current, context.RequestAborted);
+    }
+
+    /// <summary>True when the browser origin may connect (<see cref="GatewayOptions.AllowedOrigins"/>; non-browsers send none).</summary>
+    internal static bool OriginAllowed(GatewayOptions options, string? origin) =>
+        options.AllowedOrigins.Count == 0 || string.IsNullOrEmpty(origin) || options.AllowedOrigins.Contains(origin, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Bounded in-flight bytes: a stalled reader fills this and the queue, and is then conflated and closed with 4008
+    /// (docs/protocol.md, "Slow consumers"), instead of the kernel absorbing megabytes.
+    /// </summary>
+    internal static void BoundSendBuffer(System.Net.Sockets.Socket? tcp, GatewayOptions options)
+    {
+        if (options.SocketSendBufferBytes > 0 && tcp is not null)
+        {
+            tcp.SendBufferSize = options.SocketSendBufferBytes;
+        }
+    }
+
+    /// <summary>
+    /// Runs an accepted WebSocket until it closes: connection limit, registry, writer, session, logs and the span's
+    /// tags. The HTTP endpoint and the fast path below HTTP (<see cref="WebSocketFastPath"/>) both end here.
+    /// </summary>
+    internal static async Task RunSessionAsync(IServiceProvider services, WebSocket socket, ClaimsPrincipal user,
+        CoalescingStream? coalescer, Activity? span, CancellationToken aborted)
+    {
+        var options = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        var registry = services.GetRequiredService<ConnectionRegistry>();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WebSocketEndpoint));
+        var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
         var connection = new ClientConnection(
             ClientConnection.NewSessionId(),
             socket,
-            context.User,
-            InstrumentGrant.FromPrincipal(context.User),
-            TokenExpiry(context.User),
+            user,
+            InstrumentGrant.FromPrincipal(user),
+            TokenExpiry(user),
             options,
             services.GetRequiredService<GatewayMetrics>(),
-            time,
-            context.Features.Get<IHttpUpgradeFeature>() is CoalescingUpgradeFeature coalescing ? coalescing.Stream : null);
+            services.GetRequiredService<TimeProvider>(),
+            coalescer);
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopped);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted, lifetime.ApplicationStopped);
         var writer = connection.StartWriter(stop.Token);
         if (!registry.TryReserve(options.MaxConnections))
         {
@@ -83,12 +106,10 @@ public static partial class WebSocketEndpoint
         }
 
         registry.Add(connection);
-        LogConnected(logger, connection.SessionId, context.User.Identity?.Name);
-        // The upgrade request's span lasts as long as the session: name it so, and say how it ended, for the
-        // Aspire dashboard's (and Application Insights') trace views. No second per-connection object is kept.
-        var span = Activity.Current;
+        LogConnected(logger, connection.SessionId, user.Identity?.Name);
+        // Named for the Aspire dashboard's (and Application Insights') trace views; its tags are set when it ends,
+        // which is when it is exported, so an idle session holds none.
         span?.DisplayName = "websocket session";
-        span?.SetTag("stockstream.session.id", connection.SessionId);
         try
         {
             var session = ActivatorUtilities.CreateInstance<WebSocketSession>(services, connection, socket);
@@ -98,12 +119,13 @@ public static partial class WebSocketEndpoint
         finally
         {
             registry.Remove(connection);
+            span?.SetTag("stockstream.session.id", connection.SessionId);
             span?.SetTag("websocket.close_code", connection.CloseCode);
             LogDisconnected(logger, connection.SessionId, connection.CloseCode);
         }
     }
 
-    private static DateTimeOffset? TokenExpiry(System.Security.Claims.ClaimsPrincipal user) =>
+    private static DateTimeOffset? TokenExpiry(ClaimsPrincipal user) =>
         long.TryParse(user.FindFirst("exp")?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var exp)
             ? DateTimeOffset.FromUnixTimeSeconds(exp)
             : null;
