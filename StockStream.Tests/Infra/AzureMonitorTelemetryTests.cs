@@ -10,6 +10,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using StockStream.Tests.Infrastructure;
 
 namespace StockStream.Tests.Infra;
@@ -40,6 +42,12 @@ public sealed class AzureMonitorTelemetryTests
 
             app.Services.GetRequiredService<IMeterFactory>().Create("StockStream.TelemetryProbe")
                 .CreateCounter<long>("stockstream.probe.ticks").Add(3);
+
+            // Export while the host and its exporter are alive: on a loaded machine the shutdown's own flush budget can
+            // run out, and the exporter then keeps the batch in its offline store instead of sending it.
+            Assert.True(app.Services.GetRequiredService<TracerProvider>().ForceFlush(30_000), "the spans were not exported within 30 s");
+            // Its result is false whatever happens: the Prometheus reader is pulled and cannot flush; Azure's is pushed.
+            app.Services.GetRequiredService<MeterProvider>().ForceFlush(30_000);
         }
         finally
         {
@@ -49,7 +57,7 @@ public sealed class AzureMonitorTelemetryTests
         }
 
         await Eventually.TrueAsync(() => ingestion.Received.Contains("\"RequestData\"") && ingestion.Received.Contains("stockstream.probe.ticks"),
-            TimeSpan.FromSeconds(30), "the fake ingestion endpoint received a request span and the StockStream metric",
+            TimeSpan.FromSeconds(60), "the fake ingestion endpoint received a request span and the StockStream metric",
             () => ingestion.Received);
         Assert.Contains("/v2.1/track", ingestion.Paths);
     }
