@@ -35,9 +35,13 @@ public sealed class AzureMonitorTelemetryTests
             // A server span of our own sources ("StockStream.*"), as the gateway's session spans are: ASP.NET Core's
             // request spans reach only the first tracer provider of a process (OpenTelemetry's instrumentation keeps
             // process-wide state), and this suite starts many hosts in one process.
+            // A root span: the parent-based sampler would drop it under an unsampled ambient activity, which the test
+            // runner's context may carry when the whole suite runs (the exporter sends only recorded spans).
+            Activity.Current = null;
             using (var source = new ActivitySource("StockStream.TelemetryProbe"))
-            using (source.StartActivity("probe request", ActivityKind.Server))
+            using (var probe = source.StartActivity("probe request", ActivityKind.Server))
             {
+                Assert.True(probe is { Recorded: true }, $"the probe span is not recorded (parent {probe?.ParentId ?? "none"})");
             }
 
             app.Services.GetRequiredService<IMeterFactory>().Create("StockStream.TelemetryProbe")

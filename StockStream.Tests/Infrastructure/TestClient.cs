@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -43,18 +44,44 @@ public sealed class TestClient : IAsyncDisposable
 
     public static async Task<TestClient> ConnectAsync(Uri uri, string? token, bool tokenInQuery = false, Action<ClientWebSocketOptions>? configure = null)
     {
-        var socket = new ClientWebSocket();
-        if (token is not null && !tokenInQuery)
-        {
-            socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
-        }
-
-        configure?.Invoke(socket.Options);
         var target = token is not null && tokenInQuery ? new Uri(uri + "?access_token=" + Uri.EscapeDataString(token)) : uri;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        await socket.ConnectAsync(target, timeout.Token);
-        return new TestClient(socket);
+        var refusedUntil = DateTime.UtcNow + RefusedRetry;
+        while (true)
+        {
+            var socket = new ClientWebSocket();
+            if (token is not null && !tokenInQuery)
+            {
+                socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
+            }
+
+            configure?.Invoke(socket.Options);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await socket.ConnectAsync(target, timeout.Token);
+                return new TestClient(socket);
+            }
+            catch (WebSocketException ex) when (IsRefused(ex) && DateTime.UtcNow < refusedUntil)
+            {
+                // Nothing listens: a replica the supervisor is restarting (on a loaded CI machine a shared system's
+                // replica can be mid-restart when the next test starts). Tests about restarts check Restarts and PIDs.
+                socket.Dispose();
+                Console.Error.WriteLine($"{DateTime.UtcNow:O} {uri} refused the connection; retrying");
+                await Task.Delay(250);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
     }
+
+    /// <summary>How long a refused TCP connection (not an HTTP refusal) is retried before it fails the test.</summary>
+    private static readonly TimeSpan RefusedRetry = TimeSpan.FromSeconds(45);
+
+    private static bool IsRefused(WebSocketException exception) =>
+        exception.InnerException is HttpRequestException { InnerException: SocketException { SocketErrorCode: SocketError.ConnectionRefused } };
 
     /// <summary>The HTTP status a refused upgrade got (401, 403, …).</summary>
     public static async Task<int> RefusedStatusAsync(Uri uri, string? token, bool tokenInQuery = false, Action<ClientWebSocketOptions>? configure = null)
